@@ -1,0 +1,29 @@
+// Context: what a forward/backward call needs to know about where it runs. No global
+// state: the device, the stream, the kernel choice and the mode travel here.
+#pragma once
+#include <cstdint>
+
+#include "engine/device.h"
+#include "kernels/exec.h"
+
+namespace convoy {
+
+// The kernels' view of a device (compute stream of the device; own kernels).
+kernels::Exec exec_for(Device device, kernels::Impl impl = kernels::Impl::own);
+
+struct Context {
+  Device device = Device::cpu();
+  kernels::Exec exec;   // derived from device; carries the CUDA stream
+  bool training = false;
+  uint64_t step = 0;    // global step, for layers that draw random numbers
+  uint64_t seed = 0;
+
+  static Context make(Device device, kernels::Impl impl = kernels::Impl::own) {
+    Context c;
+    c.device = device;
+    c.exec = exec_for(device, impl);
+    return c;
+  }
+};
+
+}  // namespace convoy

@@ -1,0 +1,22 @@
+// The CUDA backend when convoy was built without it: every entry explains that.
+#include "engine/cuda_backend.h"
+#include "engine/error.h"
+
+namespace convoy::cuda_backend {
+namespace {
+[[noreturn]] void no_cuda() {
+  fail("this convoy was built without the CUDA backend (nvcc was not found at configure time); "
+       "use --device cpu, or rebuild with the CUDA toolkit installed");
+}
+}  // namespace
+
+int device_count() { return 0; }
+std::string unavailable_reason() { return "built without CUDA"; }
+Allocator& allocator(int) { no_cuda(); }
+void set_device(int) { no_cuda(); }
+void* default_stream(int) { no_cuda(); }
+void synchronize(int) { no_cuda(); }
+void copy(void*, const void*, std::size_t, CopyKind) { no_cuda(); }
+std::string device_name(int) { no_cuda(); }
+
+}  // namespace convoy::cuda_backend

@@ -1,0 +1,36 @@
+// convoy's one error type. Messages say what was wrong, where (file, record, flag,
+// layer) and, where it helps, what to do. Library code throws; tools turn it into a
+// one-line message on stderr and a non-zero exit. Library code never calls exit().
+#pragma once
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace convoy {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+// Builds a message from any streamable pieces: fail("batch ", path, ": record ", i, ...).
+template <typename... Parts>
+[[noreturn]] void fail(const Parts&... parts) {
+  std::ostringstream os;
+  (os << ... << parts);
+  throw Error(os.str());
+}
+
+// Internal invariant: a failure here is a bug in convoy, so the source location is useful.
+[[noreturn]] void fail_internal(const char* file, int line, const std::string& what);
+
+}  // namespace convoy
+
+#define CONVOY_CHECK(cond, ...)                                                        \
+  do {                                                                                 \
+    if (!(cond)) {                                                                     \
+      std::ostringstream convoy_check_os_;                                             \
+      convoy_check_os_ << "check failed: " #cond ": " << __VA_ARGS__;                  \
+      ::convoy::fail_internal(__FILE__, __LINE__, convoy_check_os_.str());            \
+    }                                                                                  \
+  } while (0)

@@ -1,0 +1,83 @@
+// Tensor: float32, row-major (NCHW for images), owning storage behind an Allocator.
+// Copies are shallow (storage is shared); `clone()` and `to(device)` copy data. Data moves
+// between host and device only by explicit calls: there is no hidden syncing.
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/device.h"
+
+namespace convoy {
+
+class Shape {
+ public:
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims) : dims_(dims) {}
+  explicit Shape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}
+
+  int rank() const { return static_cast<int>(dims_.size()); }
+  int64_t operator[](int i) const { return dims_.at(i < 0 ? i + rank() : i); }
+  int64_t numel() const;
+  const std::vector<int64_t>& dims() const { return dims_; }
+  bool operator==(const Shape&) const = default;
+  std::string to_string() const;  // "(128, 3, 32, 32)"
+
+ private:
+  std::vector<int64_t> dims_;
+};
+
+class Storage {
+ public:
+  Storage(std::size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  void* data() const { return ptr_; }
+  std::size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* ptr_ = nullptr;
+  std::size_t bytes_ = 0;
+  Device device_;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Uninitialised storage of shape.numel() floats on `device`.
+  explicit Tensor(Shape shape, Device device = Device::cpu());
+  static Tensor zeros(Shape shape, Device device = Device::cpu());
+  static Tensor filled(Shape shape, float value, Device device = Device::cpu());
+  static Tensor from_vector(Shape shape, const std::vector<float>& values);  // on the CPU
+
+  bool defined() const { return storage_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  int64_t numel() const { return shape_.numel(); }
+  int64_t dim(int i) const { return shape_[i]; }
+  Device device() const { return device_; }
+  float* data() { return static_cast<float*>(storage_ ? storage_->data() : nullptr) + offset_; }
+  const float* data() const { return static_cast<const float*>(storage_ ? storage_->data() : nullptr) + offset_; }
+
+  Tensor reshape(Shape shape) const;  // same storage, numel must match
+  Tensor clone() const;               // deep copy on the same device
+  Tensor to(Device device) const;     // deep copy onto `device` (blocking)
+  void copy_from(const Tensor& src);  // same numel; any devices (blocking)
+  void fill(float value);             // any device
+  void zero() { fill(0.0f); }
+  std::vector<float> to_vector() const;  // copies to the host
+
+ private:
+  Shape shape_;
+  Device device_;
+  std::shared_ptr<Storage> storage_;
+  int64_t offset_ = 0;
+};
+
+// Ensures `t` has `shape` on `device`, reallocating only when the size or device differ.
+void ensure_shape(Tensor& t, const Shape& shape, Device device);
+
+}  // namespace convoy
