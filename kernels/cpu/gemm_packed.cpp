@@ -1,0 +1,273 @@
+// The fast CPU SGEMM driver: packing of op(A) / op(B), the five Goto/BLIS loops around the
+// run-time chosen micro-kernel, and the OpenMP split. See gemm_internal.h for the layout.
+//
+// Threading: C is cut into a tm x tn grid of rectangles on micro-tile boundaries, one per
+// thread; each thread runs the whole blocked algorithm on its rectangle with its own
+// packing buffers, so there is no barrier and no shared scratch. A thread packs the parts
+// of op(A) and op(B) it needs (the duplicated packing is O(MK + KN) against O(MNK) work).
+// Every C element is summed over k in the same order (kc blocks in order, k in order inside
+// a block) whatever the split, so results do not even depend on the thread count.
+// Inside an enclosing omp parallel region (convolution's one-image-per-thread loops) it runs
+// on the calling thread only; buffers are thread_local, so concurrent calls are safe.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+
+#include "engine/error.h"
+#include "kernels/cpu/gemm_internal.h"
+#include "kernels/gemm.h"
+
+namespace convoy::kernels::cpu {
+namespace gemm {
+namespace {
+
+// ---- scratch ---------------------------------------------------------------------------
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+// A per-thread, 64-byte aligned buffer that only grows.
+class Scratch {
+ public:
+  float* get(size_t floats) {
+    if (floats > capacity_) {
+      const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
+      float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!p) fail("sgemm: cannot allocate ", bytes, " bytes of packing buffer");
+      data_.reset(p);
+      capacity_ = floats;
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<float, FreeDeleter> data_;
+  size_t capacity_ = 0;
+};
+
+Scratch& scratch_a() {
+  thread_local Scratch s;
+  return s;
+}
+Scratch& scratch_b() {
+  thread_local Scratch s;
+  return s;
+}
+
+// ---- packing ---------------------------------------------------------------------------
+
+// op(A)[i][k] for rows [i0, i0+mc) and columns [k0, k0+kc) into ceil(mc/MR) micro-panels,
+// each MR x kc stored k-major (MR values per k), rows past mc zero-filled.
+void pack_a(const GemmArgs& g, int i0, int mc, int k0, int kc, int mr, float* dst) {
+  const long lda = g.lda;
+  for (int p = 0; p < mc; p += mr) {
+    const int rows = std::min(mr, mc - p);
+    if (g.trans_a == Trans::no) {
+      // Row i of op(A) is contiguous: read rows, write with stride mr.
+      for (int r = 0; r < rows; ++r) {
+        const float* src = g.A + (i0 + p + r) * lda + k0;
+        for (int k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
+      }
+    } else {
+      // Column i of A^T is contiguous in k-major order already: copy mr values per k.
+      for (int k = 0; k < kc; ++k) {
+        const float* src = g.A + (k0 + k) * lda + i0 + p;
+        for (int r = 0; r < rows; ++r) dst[k * mr + r] = src[r];
+      }
+    }
+    if (rows < mr) {
+      for (int k = 0; k < kc; ++k)
+        for (int r = rows; r < mr; ++r) dst[k * mr + r] = 0.0f;
+    }
+    dst += static_cast<long>(mr) * kc;
+  }
+}
+
+// op(B)[k][j] for rows [k0, k0+kc) and columns [j0, j0+nc) into ceil(nc/NR) micro-panels,
+// each kc x NR stored k-major (NR values per k), columns past nc zero-filled.
+void pack_b(const GemmArgs& g, int k0, int kc, int j0, int nc, int nr, float* dst) {
+  const long ldb = g.ldb;
+  for (int p = 0; p < nc; p += nr) {
+    const int cols = std::min(nr, nc - p);
+    if (g.trans_b == Trans::no) {
+      for (int k = 0; k < kc; ++k) {
+        const float* src = g.B + (k0 + k) * ldb + j0 + p;
+        float* d = dst + k * nr;
+        for (int j = 0; j < cols; ++j) d[j] = src[j];
+        for (int j = cols; j < nr; ++j) d[j] = 0.0f;
+      }
+    } else {
+      // op(B) = B^T: column j of op(B) is row j of B, contiguous in k.
+      for (int j = 0; j < cols; ++j) {
+        const float* src = g.B + (j0 + p + j) * ldb + k0;
+        for (int k = 0; k < kc; ++k) dst[k * nr + j] = src[k];
+      }
+      if (cols < nr) {
+        for (int k = 0; k < kc; ++k)
+          for (int j = cols; j < nr; ++j) dst[k * nr + j] = 0.0f;
+      }
+    }
+    dst += static_cast<long>(nr) * kc;
+  }
+}
+
+// ---- the blocked loops on one rectangle of C ----------------------------------------------
+
+// Partial tile at the edge of C: run the kernel into a local tile, then merge the valid part
+// with the same rounding as the kernel's own write-back.
+void edge_tile(const MicroKernel& uk, long kc, const float* a, long a_step, const float* b, long b_step,
+               float* c, long ldc, int rows, int cols, float alpha, float beta) {
+  alignas(64) float tile[16 * 64];
+  uk.fn(kc, a, a_step, b, b_step, tile, uk.nr, 1.0f, 0.0f);
+  for (int r = 0; r < rows; ++r) {
+    float* cr = c + r * ldc;
+    const float* tr = tile + r * uk.nr;
+    if (beta == 0.0f) {
+      for (int j = 0; j < cols; ++j) cr[j] = alpha * tr[j];
+    } else {
+      for (int j = 0; j < cols; ++j) cr[j] = std::fma(alpha, tr[j], beta * cr[j]);
+    }
+  }
+}
+
+void gemm_rectangle(const MicroKernel& uk, const GemmArgs& g, int m0, int m1, int n0, int n1) {
+  const int MR = uk.mr, NR = uk.nr;
+  const int MC = uk.mc, KC = uk.kc, NC = uk.nc;
+  const int m = m1 - m0, n = n1 - n0;
+  const int kc_max = std::min(KC, g.K);
+  const int mc_max = std::min(MC, (m + MR - 1) / MR * MR);
+  const int nc_max = std::min(NC, (n + NR - 1) / NR * NR);
+  float* abuf = scratch_a().get(static_cast<size_t>(mc_max) * kc_max);
+  float* bbuf = scratch_b().get(static_cast<size_t>(nc_max) * kc_max);
+  const long ldc = g.ldc;
+
+  for (int jc = n0; jc < n1; jc += NC) {
+    const int nc = std::min(NC, n1 - jc);
+    for (int pc = 0; pc < g.K; pc += KC) {
+      const int kc = std::min(KC, g.K - pc);
+      const float beta = pc == 0 ? g.beta : 1.0f;
+      pack_b(g, pc, kc, jc, nc, NR, bbuf);
+      for (int ic = m0; ic < m1; ic += MC) {
+        const int mc = std::min(MC, m1 - ic);
+        pack_a(g, ic, mc, pc, kc, MR, abuf);
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int cols = std::min(NR, nc - jr);
+          const float* bp = bbuf + static_cast<long>(jr) * kc;
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int rows = std::min(MR, mc - ir);
+            const float* ap = abuf + static_cast<long>(ir) * kc;
+            float* c = g.C + (ic + ir) * ldc + jc + jr;
+            if (rows == MR && cols == NR) {
+              uk.fn(kc, ap, MR, bp, NR, c, ldc, g.alpha, beta);
+            } else {
+              edge_tile(uk, kc, ap, MR, bp, NR, c, ldc, rows, cols, g.alpha, beta);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// C = beta * C (K == 0 or alpha == 0): no product to add; beta == 0 writes zeros.
+void scale_c(const GemmArgs& g) {
+  for (int i = 0; i < g.M; ++i) {
+    float* c = g.C + static_cast<long>(i) * g.ldc;
+    if (g.beta == 0.0f) {
+      std::fill(c, c + g.N, 0.0f);
+    } else {
+      for (int j = 0; j < g.N; ++j) c[j] *= g.beta;
+    }
+  }
+}
+
+void check_args(const GemmArgs& g) {
+  if (g.M < 0 || g.N < 0 || g.K < 0) fail("sgemm: negative size M=", g.M, " N=", g.N, " K=", g.K);
+  const int a_cols = g.trans_a == Trans::no ? g.K : g.M;
+  const int b_cols = g.trans_b == Trans::no ? g.N : g.K;
+  if (g.lda < std::max(1, a_cols)) fail("sgemm: lda=", g.lda, " is less than op(A)'s row length ", a_cols);
+  if (g.ldb < std::max(1, b_cols)) fail("sgemm: ldb=", g.ldb, " is less than op(B)'s row length ", b_cols);
+  if (g.ldc < std::max(1, g.N)) fail("sgemm: ldc=", g.ldc, " is less than N=", g.N);
+}
+
+// Split the M x N tile grid into tm x tn = threads rectangles; pick the factorisation with
+// the smallest largest rectangle, then the least duplicated packing (perimeter).
+void choose_grid(int m_tiles, int n_tiles, int threads, int& tm, int& tn) {
+  long best_area = -1, best_perim = 0;
+  for (int a = 1; a <= threads; ++a) {
+    if (threads % a) continue;
+    const int b = threads / a;
+    if (a > m_tiles || b > n_tiles) continue;
+    const long rm = (m_tiles + a - 1) / a, rn = (n_tiles + b - 1) / b;
+    const long area = rm * rn, perim = rm + rn;
+    if (best_area < 0 || area < best_area || (area == best_area && perim < best_perim)) {
+      best_area = area;
+      best_perim = perim;
+      tm = a;
+      tn = b;
+    }
+  }
+  if (best_area < 0) tm = tn = 1;
+}
+
+}  // namespace
+
+void sgemm_packed(const MicroKernel& uk, const GemmArgs& g, int threads) {
+  check_args(g);
+  if (g.M == 0 || g.N == 0) return;
+  if (g.K == 0 || g.alpha == 0.0f) return scale_c(g);
+  const int m_tiles = (g.M + uk.mr - 1) / uk.mr, n_tiles = (g.N + uk.nr - 1) / uk.nr;
+  threads = std::max(1, std::min(threads, m_tiles * n_tiles));
+  if (threads == 1 || omp_in_parallel()) {
+    gemm_rectangle(uk, g, 0, g.M, 0, g.N);
+    return;
+  }
+  int tm = 1, tn = 1;
+  choose_grid(m_tiles, n_tiles, threads, tm, tn);
+  const int used = tm * tn;
+#pragma omp parallel num_threads(used)
+  {
+    const int t = omp_get_thread_num();
+    if (t < used && omp_get_num_threads() == used) {
+      const int ti = t / tn, tj = t % tn;
+      const int m0 = std::min(g.M, static_cast<int>(static_cast<long>(m_tiles) * ti / tm) * uk.mr);
+      const int m1 = std::min(g.M, static_cast<int>(static_cast<long>(m_tiles) * (ti + 1) / tm) * uk.mr);
+      const int n0 = std::min(g.N, static_cast<int>(static_cast<long>(n_tiles) * tj / tn) * uk.nr);
+      const int n1 = std::min(g.N, static_cast<int>(static_cast<long>(n_tiles) * (tj + 1) / tn) * uk.nr);
+      if (m0 < m1 && n0 < n1) gemm_rectangle(uk, g, m0, m1, n0, n1);
+    } else if (t == 0) {
+      // The runtime gave fewer threads than asked (nested or limited): do it all here.
+      gemm_rectangle(uk, g, 0, g.M, 0, g.N);
+    }
+  }
+}
+
+const MicroKernel& microkernel_best() {
+  static const MicroKernel& best = [&]() -> const MicroKernel& {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return microkernel_avx512();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return microkernel_avx2();
+    return microkernel_generic();
+  }();
+  return best;
+}
+
+}  // namespace gemm
+
+// Below this many multiply-adds the whole call is cheaper than spawning threads.
+constexpr double kMinFmasPerThread = 1 << 18;
+
+void sgemm(const GemmArgs& g) {
+  const double fmas = static_cast<double>(g.M) * g.N * g.K;
+  const int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int threads = std::max(1, std::min(max_threads, static_cast<int>(fmas / kMinFmasPerThread)));
+  gemm::sgemm_packed(gemm::microkernel_best(), g, threads);
+}
+
+const char* sgemm_microkernel_name() { return gemm::microkernel_best().name; }
+
+}  // namespace convoy::kernels::cpu
