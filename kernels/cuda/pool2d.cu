@@ -1,0 +1,180 @@
+// CUDA 2-D max / average pooling, NCHW (contract in kernels/pool2d.h).
+// Forward: one thread per output element, flattened (n, c, p, q) with q fastest, so a warp
+// writes consecutive outputs and reads rows of x `stride_w` apart; each x element is read
+// by about R*S/(stride_h*stride_w) windows, mostly from L1/L2. Backward is a gather: one
+// thread per INPUT element walks the few output windows that cover it and, for max,
+// recomputes each window's first maximal element from x to see whether it is this one.
+// Every dx is written exactly once by one thread (no atomics, deterministic, dx assigned).
+// Both directions are bound by memory bandwidth; the index type is 32-bit whenever the
+// tensor allows it, because 64-bit division would otherwise cost more than the loads.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <limits>
+
+#include "kernels/cuda/ops_launch.cuh"
+#include "kernels/pool2d.h"
+
+namespace convoy::kernels::cuda {
+
+namespace {
+
+struct PoolGeom {
+  int H, W, P, Q, R, S, sh, sw, ph, pw;
+};
+
+// The first maximal in-bounds element of window (p, q) in row-major order, as an offset
+// into the plane, and the number of in-bounds elements (for the average). The shape check
+// guarantees at least one in-bounds element per window.
+struct WindowBounds {
+  int h0, h1, w0, w1;  // in-bounds rows [h0, h1), cols [w0, w1)
+};
+__device__ __forceinline__ WindowBounds window_bounds(const PoolGeom& g, int p, int q) {
+  const int hs = p * g.sh - g.ph, ws = q * g.sw - g.pw;
+  return {max(hs, 0), min(hs + g.R, g.H), max(ws, 0), min(ws + g.S, g.W)};
+}
+
+__device__ __forceinline__ int first_argmax(const float* plane, const PoolGeom& g, const WindowBounds& b) {
+  int best_at = b.h0 * g.W + b.w0;
+  float best = plane[best_at];
+  for (int h = b.h0; h < b.h1; ++h)
+    for (int w = b.w0; w < b.w1; ++w) {
+      const float v = plane[h * g.W + w];
+      if (v > best) {
+        best = v;
+        best_at = h * g.W + w;
+      }
+    }
+  return best_at;
+}
+
+template <typename Index, bool kMax>
+__global__ void pool2d_forward_kernel(Index total, PoolGeom g, const float* __restrict__ x, float* __restrict__ y) {
+  const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const int q = static_cast<int>(i % g.Q);
+    const Index t = i / g.Q;
+    const int p = static_cast<int>(t % g.P);
+    const Index plane_index = t / g.P;
+    const float* plane = x + plane_index * static_cast<Index>(g.H) * g.W;
+    const WindowBounds b = window_bounds(g, p, q);
+    if constexpr (kMax) {
+      y[i] = plane[first_argmax(plane, g, b)];
+    } else {
+      float acc = 0.0f;
+      for (int h = b.h0; h < b.h1; ++h)
+        for (int w = b.w0; w < b.w1; ++w) acc += plane[h * g.W + w];
+      y[i] = acc / static_cast<float>((b.h1 - b.h0) * (b.w1 - b.w0));
+    }
+  }
+}
+
+// Output rows (or columns) whose window covers input row h: [lo, hi], possibly empty.
+__device__ __forceinline__ void covering(int h, int pad, int window, int stride, int outs, int& lo, int& hi) {
+  const int first = h + pad - window + 1;  // smallest p * stride that still reaches h
+  lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  hi = (h + pad) / stride;
+  if (hi > outs - 1) hi = outs - 1;
+}
+
+template <typename Index, bool kMax>
+__global__ void pool2d_backward_kernel(Index total, PoolGeom g, const float* __restrict__ x,
+                                       const float* __restrict__ dy, float* __restrict__ dx) {
+  const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const int w = static_cast<int>(i % g.W);
+    const Index t = i / g.W;
+    const int h = static_cast<int>(t % g.H);
+    const Index plane_index = t / g.H;
+    const float* plane = x + plane_index * static_cast<Index>(g.H) * g.W;
+    const float* dplane = dy + plane_index * static_cast<Index>(g.P) * g.Q;
+    int p_lo, p_hi, q_lo, q_hi;
+    covering(h, g.ph, g.R, g.sh, g.P, p_lo, p_hi);
+    covering(w, g.pw, g.S, g.sw, g.Q, q_lo, q_hi);
+    const int self = h * g.W + w;
+    float acc = 0.0f;
+    for (int p = p_lo; p <= p_hi; ++p)
+      for (int q = q_lo; q <= q_hi; ++q) {
+        const WindowBounds b = window_bounds(g, p, q);
+        if constexpr (kMax) {
+          if (first_argmax(plane, g, b) == self) acc += dplane[p * g.Q + q];
+        } else {
+          acc += dplane[p * g.Q + q] / static_cast<float>((b.h1 - b.h0) * (b.w1 - b.w0));
+        }
+      }
+    dx[i] = acc;
+  }
+}
+
+PoolGeom check_shape(const Pool2dShape& s, const char* op) {
+  if (s.N < 0 || s.C < 0 || s.H <= 0 || s.W <= 0 || s.R <= 0 || s.S <= 0 || s.stride_h <= 0 || s.stride_w <= 0 ||
+      s.pad_h < 0 || s.pad_w < 0)
+    fail(op, ": invalid shape N=", s.N, " C=", s.C, " H=", s.H, " W=", s.W, " window ", s.R, "x", s.S, " stride ",
+         s.stride_h, "x", s.stride_w, " pad ", s.pad_h, "x", s.pad_w);
+  if (s.pad_h >= s.R || s.pad_w >= s.S)
+    fail(op, ": padding ", s.pad_h, "x", s.pad_w, " must be smaller than the window ", s.R, "x", s.S,
+         " (a window of padding only has no value)");
+  if (s.H + 2 * s.pad_h < s.R || s.W + 2 * s.pad_w < s.S)
+    fail(op, ": window ", s.R, "x", s.S, " is larger than the padded input ", s.H + 2 * s.pad_h, "x",
+         s.W + 2 * s.pad_w);
+  return {s.H, s.W, s.P(), s.Q(), s.R, s.S, s.stride_h, s.stride_w, s.pad_h, s.pad_w};
+}
+
+// 32-bit indexing when both tensors (x is the larger for the usual windows, y for
+// overlapping ones) fit, so that plane offsets cannot wrap.
+bool fits_32bit(const Pool2dShape& s, const PoolGeom& g) {
+  const int64_t planes = int64_t{s.N} * s.C;
+  const int64_t in = planes * s.H * s.W, out = planes * g.P * g.Q;
+  return (in > out ? in : out) <= std::numeric_limits<uint32_t>::max();
+}
+
+}  // namespace
+
+void pool2d_forward(const Exec& exec, PoolKind kind, const Pool2dShape& s, const float* x, float* y) {
+  const PoolGeom g = check_shape(s, "cuda::pool2d_forward");
+  const int64_t total = int64_t{s.N} * s.C * g.P * g.Q;
+  if (total == 0) return;
+  if (x == nullptr || y == nullptr) fail("cuda::pool2d_forward: null x or y");
+  const unsigned grid = ops::grid_for(total, 2);
+  const cudaStream_t stream = ops::stream_of(exec);
+  const bool is_max = kind == PoolKind::max;
+  if (fits_32bit(s, g)) {
+    const auto n = static_cast<uint32_t>(total);
+    if (is_max)
+      pool2d_forward_kernel<uint32_t, true><<<grid, ops::kBlock, 0, stream>>>(n, g, x, y);
+    else
+      pool2d_forward_kernel<uint32_t, false><<<grid, ops::kBlock, 0, stream>>>(n, g, x, y);
+  } else {
+    if (is_max)
+      pool2d_forward_kernel<int64_t, true><<<grid, ops::kBlock, 0, stream>>>(total, g, x, y);
+    else
+      pool2d_forward_kernel<int64_t, false><<<grid, ops::kBlock, 0, stream>>>(total, g, x, y);
+  }
+  CONVOY_OPS_CHECK_LAUNCH("pool2d_forward_kernel");
+}
+
+void pool2d_backward(const Exec& exec, PoolKind kind, const Pool2dShape& s, const float* x, const float* dy,
+                     float* dx) {
+  const PoolGeom g = check_shape(s, "cuda::pool2d_backward");
+  const int64_t total = int64_t{s.N} * s.C * s.H * s.W;
+  if (total == 0) return;
+  if (x == nullptr || dy == nullptr || dx == nullptr) fail("cuda::pool2d_backward: null x, dy or dx");
+  const unsigned grid = ops::grid_for(total, 2);
+  const cudaStream_t stream = ops::stream_of(exec);
+  const bool is_max = kind == PoolKind::max;
+  if (fits_32bit(s, g)) {
+    const auto n = static_cast<uint32_t>(total);
+    if (is_max)
+      pool2d_backward_kernel<uint32_t, true><<<grid, ops::kBlock, 0, stream>>>(n, g, x, dy, dx);
+    else
+      pool2d_backward_kernel<uint32_t, false><<<grid, ops::kBlock, 0, stream>>>(n, g, x, dy, dx);
+  } else {
+    if (is_max)
+      pool2d_backward_kernel<int64_t, true><<<grid, ops::kBlock, 0, stream>>>(total, g, x, dy, dx);
+    else
+      pool2d_backward_kernel<int64_t, false><<<grid, ops::kBlock, 0, stream>>>(total, g, x, dy, dx);
+  }
+  CONVOY_OPS_CHECK_LAUNCH("pool2d_backward_kernel");
+}
+
+}  // namespace convoy::kernels::cuda
