@@ -58,22 +58,22 @@ void check(int64_t n, const char* op, const void* a, const void* b, const void* 
 
 void relu_forward(const Exec& exec, int64_t n, const float* x, float* y) {
   check(n, "cuda::relu_forward", x, y);
-  CONVOY_OPS_FOR_EACH(exec, n, (ReluForwardOp{x, y}), "relu_forward");
+  ops::for_each(exec, n, ReluForwardOp{x, y}, "relu_forward");
 }
 
 void relu_backward(const Exec& exec, int64_t n, const float* y, const float* dy, float* dx) {
   check(n, "cuda::relu_backward", y, dy, dx);
-  CONVOY_OPS_FOR_EACH(exec, n, (ReluBackwardOp{y, dy, dx}), "relu_backward");
+  ops::for_each(exec, n, ReluBackwardOp{y, dy, dx}, "relu_backward");
 }
 
 void gelu_forward(const Exec& exec, int64_t n, const float* x, float* y) {
   check(n, "cuda::gelu_forward", x, y);
-  CONVOY_OPS_FOR_EACH(exec, n, (GeluForwardOp{x, y}), "gelu_forward");
+  ops::for_each(exec, n, GeluForwardOp{x, y}, "gelu_forward");
 }
 
 void gelu_backward(const Exec& exec, int64_t n, const float* x, const float* dy, float* dx) {
   check(n, "cuda::gelu_backward", x, dy, dx);
-  CONVOY_OPS_FOR_EACH(exec, n, (GeluBackwardOp{x, dy, dx}), "gelu_backward");
+  ops::for_each(exec, n, GeluBackwardOp{x, dy, dx}, "gelu_backward");
 }
 
 }  // namespace convoy::kernels::cuda

@@ -246,9 +246,10 @@ void batchnorm_forward_train(const Exec& exec, const BatchNormShape& s, const Ba
   if (g.M < 2)
     fail(op, ": training needs more than one value per channel (N*HW = ", g.M, "), as in PyTorch");
   if (!a.x || !a.gamma || !a.beta || !a.y) fail(op, ": null x, gamma, beta or y");
-  const cudaStream_t stream = ops::stream_of(exec);
+  DeviceGuard guard(exec.device);
+  const cudaStream_t stream = stream_of(exec);
   const size_t partial_doubles = static_cast<size_t>(g.C) * g.splits;
-  ops::Scratch scratch(exec.device, sizeof(double) * 2 * partial_doubles + sizeof(float) * 2 * g.C);
+  ops::Scratch scratch(exec, sizeof(double) * 2 * partial_doubles + sizeof(float) * 2 * g.C);
   double* psum = scratch.as<double>();
   double* psq = psum + partial_doubles;
   float* scale = reinterpret_cast<float*>(psq + partial_doubles);
@@ -256,18 +257,18 @@ void batchnorm_forward_train(const Exec& exec, const BatchNormShape& s, const Ba
 
   forward_partials_kernel<<<dim3(g.splits, g.C), kPartialBlock, 0, stream>>>(g.C, g.HW, static_cast<int>(g.M), a.x,
                                                                               psum, psq);
-  CONVOY_OPS_CHECK_LAUNCH("batchnorm forward_partials_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("batchnorm forward_partials_kernel");
   ForwardFinalizeArgs f{g.C,  g.HW, g.splits, static_cast<double>(g.M), a.x, psum, psq, a.gamma, a.beta,
                         a.eps, a.momentum, a.save_mean, a.save_invstd, a.running_mean, a.running_var, scale, shift};
   forward_finalize_kernel<<<finalize_blocks(g.C), kFinalizeWarps * kWarpSize, 0, stream>>>(f);
-  CONVOY_OPS_CHECK_LAUNCH("batchnorm forward_finalize_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("batchnorm forward_finalize_kernel");
   const unsigned grid = ops::grid_for(g.total, 4);
   if (fits_32bit(g.total))
     normalize_kernel<uint32_t><<<grid, ops::kBlock, 0, stream>>>(static_cast<uint32_t>(g.total), g.C, g.HW, a.x,
                                                                   scale, shift, a.relu, a.y);
   else
     normalize_kernel<int64_t><<<grid, ops::kBlock, 0, stream>>>(g.total, g.C, g.HW, a.x, scale, shift, a.relu, a.y);
-  CONVOY_OPS_CHECK_LAUNCH("batchnorm normalize_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("batchnorm normalize_kernel");
 }
 
 void batchnorm_forward_infer(const Exec& exec, const BatchNormShape& s, const float* x, const float* gamma,
@@ -277,7 +278,8 @@ void batchnorm_forward_infer(const Exec& exec, const BatchNormShape& s, const fl
   const Geometry g = geometry(s, op);
   if (!x || !gamma || !beta || !running_mean || !running_var || !y)
     fail(op, ": null x, gamma, beta, running_mean, running_var or y");
-  const cudaStream_t stream = ops::stream_of(exec);
+  DeviceGuard guard(exec.device);
+  const cudaStream_t stream = stream_of(exec);
   const unsigned grid = ops::grid_for(g.total, 4);
   if (fits_32bit(g.total))
     infer_kernel<uint32_t><<<grid, ops::kBlock, 0, stream>>>(static_cast<uint32_t>(g.total), g.C, g.HW, x, gamma,
@@ -285,7 +287,7 @@ void batchnorm_forward_infer(const Exec& exec, const BatchNormShape& s, const fl
   else
     infer_kernel<int64_t><<<grid, ops::kBlock, 0, stream>>>(g.total, g.C, g.HW, x, gamma, beta, running_mean,
                                                              running_var, eps, relu, y);
-  CONVOY_OPS_CHECK_LAUNCH("batchnorm infer_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("batchnorm infer_kernel");
 }
 
 void batchnorm_backward(const Exec& exec, const BatchNormShape& s, const BatchNormBackwardArgs& a) {
@@ -296,9 +298,10 @@ void batchnorm_backward(const Exec& exec, const BatchNormShape& s, const BatchNo
   if (!a.x || !a.dy || !a.gamma || !a.save_mean || !a.save_invstd || !a.dx)
     fail(op, ": null x, dy, gamma, save_mean, save_invstd or dx");
   if (a.relu && !a.y) fail(op, ": relu needs the forward output y");
-  const cudaStream_t stream = ops::stream_of(exec);
+  DeviceGuard guard(exec.device);
+  const cudaStream_t stream = stream_of(exec);
   const size_t partial_doubles = static_cast<size_t>(g.C) * g.splits;
-  ops::Scratch scratch(exec.device, sizeof(double) * 2 * partial_doubles + sizeof(float) * 3 * g.C);
+  ops::Scratch scratch(exec, sizeof(double) * 2 * partial_doubles + sizeof(float) * 3 * g.C);
   double* pg = scratch.as<double>();
   double* pgx = pg + partial_doubles;
   float* k_scale = reinterpret_cast<float*>(pgx + partial_doubles);
@@ -307,11 +310,11 @@ void batchnorm_backward(const Exec& exec, const BatchNormShape& s, const BatchNo
 
   backward_partials_kernel<<<dim3(g.splits, g.C), kPartialBlock, 0, stream>>>(
       g.C, g.HW, static_cast<int>(g.M), a.x, a.y, a.dy, a.save_mean, a.save_invstd, a.relu, pg, pgx);
-  CONVOY_OPS_CHECK_LAUNCH("batchnorm backward_partials_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("batchnorm backward_partials_kernel");
   BackwardFinalizeArgs f{g.C,      g.splits, static_cast<double>(g.M), pg,       pgx,      a.gamma,
                          a.save_invstd, a.dgamma, a.dbeta, k_scale, k_mean_g, k_mean_gx};
   backward_finalize_kernel<<<finalize_blocks(g.C), kFinalizeWarps * kWarpSize, 0, stream>>>(f);
-  CONVOY_OPS_CHECK_LAUNCH("batchnorm backward_finalize_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("batchnorm backward_finalize_kernel");
   const unsigned grid = ops::grid_for(g.total, 4);
   if (fits_32bit(g.total))
     backward_dx_kernel<uint32_t><<<grid, ops::kBlock, 0, stream>>>(static_cast<uint32_t>(g.total), g.C, g.HW, a.x,
@@ -321,7 +324,7 @@ void batchnorm_backward(const Exec& exec, const BatchNormShape& s, const BatchNo
     backward_dx_kernel<int64_t><<<grid, ops::kBlock, 0, stream>>>(g.total, g.C, g.HW, a.x, a.y, a.dy, a.save_mean,
                                                                    a.save_invstd, k_scale, k_mean_g, k_mean_gx,
                                                                    a.relu, a.dx);
-  CONVOY_OPS_CHECK_LAUNCH("batchnorm backward_dx_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("batchnorm backward_dx_kernel");
 }
 
 }  // namespace convoy::kernels::cuda

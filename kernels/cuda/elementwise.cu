@@ -94,63 +94,66 @@ __global__ void sum_final_kernel(int count, const double* partial, double* out) 
 
 void fill(const Exec& exec, int64_t n, float value, float* y) {
   check_ptrs(n, "cuda::fill", y);
-  CONVOY_OPS_FOR_EACH(exec, n, (FillOp{value, y}), "fill");
+  ops::for_each(exec, n, FillOp{value, y}, "fill");
 }
 
 void copy(const Exec& exec, int64_t n, const float* x, float* y) {
   check_ptrs(n, "cuda::copy", x, y);
   if (n == 0 || x == y) return;
-  CONVOY_OPS_CUDA(cudaMemcpyAsync(y, x, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToDevice,
-                                  ops::stream_of(exec)));
+  DeviceGuard guard(exec.device);
+  CONVOY_CUDA_CHECK(cudaMemcpyAsync(y, x, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToDevice,
+                                  stream_of(exec)));
 }
 
 void add(const Exec& exec, int64_t n, const float* a, const float* b, float* y) {
   check_ptrs(n, "cuda::add", a, b, y);
-  CONVOY_OPS_FOR_EACH(exec, n, (AddOp{a, b, y}), "add");
+  ops::for_each(exec, n, AddOp{a, b, y}, "add");
 }
 
 void axpy(const Exec& exec, int64_t n, float alpha, const float* x, float* y) {
   check_ptrs(n, "cuda::axpy", x, y);
-  CONVOY_OPS_FOR_EACH(exec, n, (AxpyOp{alpha, x, y}), "axpy");
+  ops::for_each(exec, n, AxpyOp{alpha, x, y}, "axpy");
 }
 
 void scale(const Exec& exec, int64_t n, float alpha, const float* x, float* y) {
   check_ptrs(n, "cuda::scale", x, y);
-  CONVOY_OPS_FOR_EACH(exec, n, (ScaleOp{alpha, x, y}), "scale");
+  ops::for_each(exec, n, ScaleOp{alpha, x, y}, "scale");
 }
 
 void add_bias(const Exec& exec, int rows, int cols, const float* bias, float* y) {
   if (rows < 0 || cols < 0) fail("cuda::add_bias: negative shape rows=", rows, " cols=", cols);
   const int64_t n = static_cast<int64_t>(rows) * cols;
   check_ptrs(n, "cuda::add_bias", bias, y);
-  CONVOY_OPS_FOR_EACH(exec, n, (AddBiasOp{cols, bias, y}), "add_bias");
+  ops::for_each(exec, n, AddBiasOp{cols, bias, y}, "add_bias");
 }
 
 void sum_rows_accumulate(const Exec& exec, int rows, int cols, const float* x, float* out) {
   if (rows < 0 || cols < 0) fail("cuda::sum_rows_accumulate: negative shape rows=", rows, " cols=", cols);
   if (cols == 0) return;
   check_ptrs(cols, "cuda::sum_rows_accumulate", out, rows > 0 ? x : out);
+  DeviceGuard guard(exec.device);
   const dim3 block(kColTile, kRowThreads);
   const unsigned blocks = static_cast<unsigned>((cols + kColTile - 1) / kColTile);
-  sum_rows_accumulate_kernel<<<blocks, block, 0, ops::stream_of(exec)>>>(rows, cols, x, out);
-  CONVOY_OPS_CHECK_LAUNCH("sum_rows_accumulate_kernel");
+  sum_rows_accumulate_kernel<<<blocks, block, 0, stream_of(exec)>>>(rows, cols, x, out);
+  CONVOY_CUDA_CHECK_LAUNCH("sum_rows_accumulate_kernel");
 }
 
 double sum(const Exec& exec, int64_t n, const float* x) {
   check_ptrs(n, "cuda::sum", x);
   if (n == 0) return 0.0;
-  const cudaStream_t stream = ops::stream_of(exec);
+  DeviceGuard guard(exec.device);
+  const cudaStream_t stream = stream_of(exec);
   int64_t blocks64 = (n + kSumBlock * 8 - 1) / (kSumBlock * 8);  // ~8 elements per thread
   const int blocks = static_cast<int>(blocks64 < kSumMaxBlocks ? blocks64 : kSumMaxBlocks);
-  ops::Scratch scratch(exec.device, sizeof(double) * (blocks + 1));
+  ops::Scratch scratch(exec, sizeof(double) * (blocks + 1));
   double* partial = scratch.as<double>();
   sum_partials_kernel<<<blocks, kSumBlock, 0, stream>>>(n, x, partial);
-  CONVOY_OPS_CHECK_LAUNCH("sum_partials_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("sum_partials_kernel");
   sum_final_kernel<<<1, 1024, 0, stream>>>(blocks, partial, partial + blocks);
-  CONVOY_OPS_CHECK_LAUNCH("sum_final_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("sum_final_kernel");
   double result = 0.0;
-  CONVOY_OPS_CUDA(cudaMemcpyAsync(&result, partial + blocks, sizeof(double), cudaMemcpyDeviceToHost, stream));
-  CONVOY_OPS_CUDA(cudaStreamSynchronize(stream));
+  CONVOY_CUDA_CHECK(cudaMemcpyAsync(&result, partial + blocks, sizeof(double), cudaMemcpyDeviceToHost, stream));
+  CONVOY_CUDA_CHECK(cudaStreamSynchronize(stream));
   return result;
 }
 

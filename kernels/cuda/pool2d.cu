@@ -136,7 +136,8 @@ void pool2d_forward(const Exec& exec, PoolKind kind, const Pool2dShape& s, const
   if (total == 0) return;
   if (x == nullptr || y == nullptr) fail("cuda::pool2d_forward: null x or y");
   const unsigned grid = ops::grid_for(total, 2);
-  const cudaStream_t stream = ops::stream_of(exec);
+  DeviceGuard guard(exec.device);
+  const cudaStream_t stream = stream_of(exec);
   const bool is_max = kind == PoolKind::max;
   if (fits_32bit(s, g)) {
     const auto n = static_cast<uint32_t>(total);
@@ -150,7 +151,7 @@ void pool2d_forward(const Exec& exec, PoolKind kind, const Pool2dShape& s, const
     else
       pool2d_forward_kernel<int64_t, false><<<grid, ops::kBlock, 0, stream>>>(total, g, x, y);
   }
-  CONVOY_OPS_CHECK_LAUNCH("pool2d_forward_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("pool2d_forward_kernel");
 }
 
 void pool2d_backward(const Exec& exec, PoolKind kind, const Pool2dShape& s, const float* x, const float* dy,
@@ -160,7 +161,8 @@ void pool2d_backward(const Exec& exec, PoolKind kind, const Pool2dShape& s, cons
   if (total == 0) return;
   if (x == nullptr || dy == nullptr || dx == nullptr) fail("cuda::pool2d_backward: null x, dy or dx");
   const unsigned grid = ops::grid_for(total, 2);
-  const cudaStream_t stream = ops::stream_of(exec);
+  DeviceGuard guard(exec.device);
+  const cudaStream_t stream = stream_of(exec);
   const bool is_max = kind == PoolKind::max;
   if (fits_32bit(s, g)) {
     const auto n = static_cast<uint32_t>(total);
@@ -174,7 +176,7 @@ void pool2d_backward(const Exec& exec, PoolKind kind, const Pool2dShape& s, cons
     else
       pool2d_backward_kernel<int64_t, false><<<grid, ops::kBlock, 0, stream>>>(total, g, x, dy, dx);
   }
-  CONVOY_OPS_CHECK_LAUNCH("pool2d_backward_kernel");
+  CONVOY_CUDA_CHECK_LAUNCH("pool2d_backward_kernel");
 }
 
 }  // namespace convoy::kernels::cuda
