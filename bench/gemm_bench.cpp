@@ -1,0 +1,108 @@
+// CPU SGEMM: convoy's cpu::sgemm beside OpenBLAS's cblas_sgemm, same thread count
+// (OMP_NUM_THREADS, default all cores), GFLOP/s as a counter. Square sizes and the shapes
+// convolution produces (forward: M = K_out, N = P*Q, K = C*R*S; weight gradient with
+// transposes). Run: OMP_NUM_THREADS=2 ./gemm_bench
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/rng.h"
+#include "kernels/gemm.h"
+
+#if defined(CONVOY_HAVE_OPENBLAS)
+#include <cblas.h>
+#endif
+
+namespace {
+
+using convoy::kernels::GemmArgs;
+using convoy::kernels::Trans;
+
+struct Operands {
+  std::vector<float> a, b, c;
+  GemmArgs args;
+};
+
+Operands make(int M, int N, int K, bool ta, bool tb) {
+  Operands o;
+  GemmArgs& g = o.args;
+  g.M = M, g.N = N, g.K = K;
+  g.trans_a = ta ? Trans::yes : Trans::no;
+  g.trans_b = tb ? Trans::yes : Trans::no;
+  g.lda = ta ? M : K;
+  g.ldb = tb ? K : N;
+  g.ldc = N;
+  convoy::Rng rng(42);
+  o.a.resize(static_cast<size_t>(M) * K);
+  o.b.resize(static_cast<size_t>(K) * N);
+  o.c.resize(static_cast<size_t>(M) * N);
+  for (size_t i = 0; i < o.a.size(); ++i) o.a[i] = rng.uniform_at(i) - 0.5f;
+  for (size_t i = 0; i < o.b.size(); ++i) o.b[i] = rng.uniform_at(i + o.a.size()) - 0.5f;
+  g.A = o.a.data();
+  g.B = o.b.data();
+  g.C = o.c.data();
+  return o;
+}
+
+void report(benchmark::State& state, const GemmArgs& g) {
+  const double flops = 2.0 * g.M * g.N * g.K;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = omp_get_max_threads();
+}
+
+void BM_convoy(benchmark::State& state) {
+  Operands o = make(state.range(0), state.range(1), state.range(2), state.range(3), state.range(4));
+  for (auto _ : state) {
+    convoy::kernels::cpu::sgemm(o.args);
+    benchmark::DoNotOptimize(o.c.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, o.args);
+  state.SetLabel(convoy::kernels::cpu::sgemm_microkernel_name());
+}
+
+#if defined(CONVOY_HAVE_OPENBLAS)
+void BM_openblas(benchmark::State& state) {
+  openblas_set_num_threads(omp_get_max_threads());
+  Operands o = make(state.range(0), state.range(1), state.range(2), state.range(3), state.range(4));
+  const GemmArgs& g = o.args;
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, g.trans_a == Trans::yes ? CblasTrans : CblasNoTrans,
+                g.trans_b == Trans::yes ? CblasTrans : CblasNoTrans, g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B,
+                g.ldb, g.beta, g.C, g.ldc);
+    benchmark::DoNotOptimize(o.c.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, g);
+  state.SetLabel(openblas_get_corename());
+}
+#endif
+
+// {M, N, K, trans_a, trans_b}
+void shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "N", "K", "ta", "tb"});
+  for (int n : {256, 512, 1024, 2048}) b->Args({n, n, n, 0, 0});
+  // Convolution forward on CIFAR-sized planes: (K_out) x (P*Q) x (C*R*S).
+  b->Args({32, 1024, 27, 0, 0});
+  b->Args({64, 1024, 576, 0, 0});
+  b->Args({128, 256, 1152, 0, 0});
+  b->Args({256, 64, 2304, 0, 0});
+  b->Args({512, 64, 4608, 0, 0});
+  // Weight gradient: dW (K_out x C*R*S) = dY (K_out x P*Q) * cols^T.
+  b->Args({64, 576, 1024, 0, 1});
+  b->Args({256, 2304, 64, 0, 1});
+  // Input gradient: dcols (C*R*S x P*Q) = W^T * dY.
+  b->Args({576, 1024, 64, 1, 0});
+  b->UseRealTime();
+}
+
+BENCHMARK(BM_convoy)->Apply(shapes);
+#if defined(CONVOY_HAVE_OPENBLAS)
+BENCHMARK(BM_openblas)->Apply(shapes);
+#endif
+
+}  // namespace
+
+BENCHMARK_MAIN();
