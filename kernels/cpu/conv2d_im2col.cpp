@@ -1,4 +1,4 @@
-// Fast CPU 2-D convolution: im2col + cpu::sgemm, parallel over images.
+// CPU 2-D convolution, variant "im2col": im2col + cpu::sgemm, parallel over images.
 //
 // Work split: OpenMP threads each take a fixed contiguous range of images (a static
 // schedule written out by hand), so results depend only on the thread count. Inside the
@@ -23,6 +23,8 @@
 
 #include "kernels/conv2d.h"
 #include "kernels/cpu/conv2d_check.h"
+#include "kernels/cpu/conv2d_parallel.h"
+#include "kernels/cpu/conv2d_variants.h"
 #include "kernels/cpu/im2col.h"
 #include "kernels/gemm.h"
 
@@ -32,14 +34,8 @@ namespace {
 
 constexpr int kTargetColumns = 256;  // columns per GEMM: enough for the micro-kernel to stream
 
-// Per-thread scratch that grows and is kept, so the training loop does not page-fault
-// fresh buffers on every call. Slots keep the different buffers of one call apart.
-float* scratch(int slot, size_t n) {
-  thread_local std::vector<float> buffers[4];
-  std::vector<float>& b = buffers[slot];
-  if (b.size() < n) b.resize(n);
-  return b.data();
-}
+using conv::for_image_ranges;
+using conv::scratch;
 
 struct Geometry {
   int P, Q, PQ, CRS;
@@ -59,25 +55,6 @@ Geometry geometry(const Conv2dShape& s) {
   g.x_image = static_cast<size_t>(s.C) * s.H * s.W;
   g.y_image = static_cast<size_t>(s.K) * g.PQ;
   return g;
-}
-
-// Runs body(n_begin, n_end, thread, threads) over the batch: in parallel when there are
-// at least as many images as threads, otherwise on the calling thread (sgemm then uses
-// the threads itself). Inside an outer parallel region it always runs serially.
-template <typename Body>
-void for_image_ranges(int N, Body&& body) {
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (threads <= 1 || N < threads) {
-    body(0, N, 0, 1);
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int n0 = static_cast<int>(static_cast<long>(N) * t / nt);
-    const int n1 = static_cast<int>(static_cast<long>(N) * (t + 1) / nt);
-    body(n0, n1, t, nt);
-  }
 }
 
 // Packs dy of images [n, n+b) into one (K, b*PQ) matrix.
@@ -109,7 +86,7 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, const float* A, int lda, cons
 
 }  // namespace
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
+void conv2d_forward_im2col(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
   check_conv2d_shape(s, "conv2d_forward");
   const Geometry g = geometry(s);
   for_image_ranges(s.N, [&](int n0, int n1, int, int) {
@@ -141,7 +118,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   });
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+void conv2d_backward_data_im2col(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
   check_conv2d_shape(s, "conv2d_backward_data");
   const Geometry g = geometry(s);
   for_image_ranges(s.N, [&](int n0, int n1, int, int) {
@@ -166,7 +143,7 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
   });
 }
 
-void conv2d_backward_weights(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
+void conv2d_backward_weights_im2col(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
   check_conv2d_shape(s, "conv2d_backward_weights");
   const Geometry g = geometry(s);
   const size_t wsize = static_cast<size_t>(s.K) * g.CRS;

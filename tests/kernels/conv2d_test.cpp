@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_variants.h"
 #include "tests/common/test_util.h"
 
 namespace convoy::kernels {
@@ -56,6 +57,24 @@ std::vector<Conv2dShape> shapes() {
 
 constexpr double kTol = 1e-4;
 
+// Every implementation of each pass: the public entry point and each named variant.
+using Forward = void (*)(const Conv2dShape&, const float*, const float*, const float*, float*);
+using BackwardData = void (*)(const Conv2dShape&, const float*, const float*, float*);
+using BackwardWeights = void (*)(const Conv2dShape&, const float*, const float*, float*, float*);
+template <typename Fn>
+struct Variant {
+  const char* name;
+  Fn fn;
+};
+const Variant<Forward> kForward[] = {{"default", cpu::conv2d_forward},
+                                     {"im2col", cpu::conv2d_forward_im2col},
+                                     {"packed", cpu::conv2d_forward_packed}};
+const Variant<BackwardData> kBackwardData[] = {{"default", cpu::conv2d_backward_data},
+                                               {"im2col", cpu::conv2d_backward_data_im2col}};
+const Variant<BackwardWeights> kBackwardWeights[] = {{"default", cpu::conv2d_backward_weights},
+                                                     {"im2col", cpu::conv2d_backward_weights_im2col},
+                                                     {"packed", cpu::conv2d_backward_weights_packed}};
+
 TEST(Conv2dCpu, ForwardMatchesReference) {
   uint64_t seed = 100;
   for (const Conv2dShape& s : shapes())
@@ -64,10 +83,14 @@ TEST(Conv2dCpu, ForwardMatchesReference) {
       const auto x = random_vector(x_size(s), ++seed), w = random_vector(w_size(s), ++seed);
       const auto b = random_vector(s.K, ++seed);
       const float* bias = with_bias ? b.data() : nullptr;
-      auto want = poisoned(y_size(s)), got = poisoned(y_size(s));
+      auto want = poisoned(y_size(s));
       cpu::conv2d_forward_reference(s, x.data(), w.data(), bias, want.data());
-      cpu::conv2d_forward(s, x.data(), w.data(), bias, got.data());
-      EXPECT_LE(rel_error(got, want), kTol);
+      for (const auto& v : kForward) {
+        SCOPED_TRACE(v.name);
+        auto got = poisoned(y_size(s));
+        v.fn(s, x.data(), w.data(), bias, got.data());
+        EXPECT_LE(rel_error(got, want), kTol);
+      }
     }
 }
 
@@ -76,10 +99,14 @@ TEST(Conv2dCpu, BackwardDataMatchesReference) {
   for (const Conv2dShape& s : shapes()) {
     SCOPED_TRACE(describe(s));
     const auto dy = random_vector(y_size(s), ++seed), w = random_vector(w_size(s), ++seed);
-    auto want = poisoned(x_size(s)), got = poisoned(x_size(s));
+    auto want = poisoned(x_size(s));
     cpu::conv2d_backward_data_reference(s, dy.data(), w.data(), want.data());
-    cpu::conv2d_backward_data(s, dy.data(), w.data(), got.data());
-    EXPECT_LE(rel_error(got, want), kTol);
+    for (const auto& v : kBackwardData) {
+      SCOPED_TRACE(v.name);
+      auto got = poisoned(x_size(s));
+      v.fn(s, dy.data(), w.data(), got.data());
+      EXPECT_LE(rel_error(got, want), kTol);
+    }
   }
 }
 
@@ -91,19 +118,23 @@ TEST(Conv2dCpu, BackwardWeightsAddsToExistingGradients) {
       const auto x = random_vector(x_size(s), ++seed), dy = random_vector(y_size(s), ++seed);
       const auto dw0 = random_vector(w_size(s), ++seed, 5.0f, 6.0f);  // must be added to, not overwritten
       const auto db0 = random_vector(s.K, ++seed, 5.0f, 6.0f);
-      auto want_dw = dw0, got_dw = dw0, want_db = db0, got_db = db0;
+      auto want_dw = dw0, want_db = db0;
       cpu::conv2d_backward_weights_reference(s, x.data(), dy.data(), want_dw.data(),
                                              with_dbias ? want_db.data() : nullptr);
-      cpu::conv2d_backward_weights(s, x.data(), dy.data(), got_dw.data(), with_dbias ? got_db.data() : nullptr);
-      // Compare the increments, so the large prior values cannot hide an error.
-      std::vector<float> want_inc(dw0.size()), got_inc(dw0.size());
-      for (size_t i = 0; i < dw0.size(); ++i) want_inc[i] = want_dw[i] - dw0[i], got_inc[i] = got_dw[i] - dw0[i];
-      EXPECT_LE(rel_error(got_inc, want_inc), 1e-3);  // increments lose digits to the +5 offset
-      EXPECT_LE(rel_error(got_dw, want_dw), kTol);
-      if (with_dbias)
-        EXPECT_LE(rel_error(got_db, want_db), kTol);
-      else
-        EXPECT_EQ(got_db, db0);
+      for (const auto& v : kBackwardWeights) {
+        SCOPED_TRACE(v.name);
+        auto got_dw = dw0, got_db = db0;
+        v.fn(s, x.data(), dy.data(), got_dw.data(), with_dbias ? got_db.data() : nullptr);
+        // Compare the increments too, so the large prior values cannot hide an error.
+        std::vector<float> want_inc(dw0.size()), got_inc(dw0.size());
+        for (size_t i = 0; i < dw0.size(); ++i) want_inc[i] = want_dw[i] - dw0[i], got_inc[i] = got_dw[i] - dw0[i];
+        EXPECT_LE(rel_error(got_inc, want_inc), 1e-3);  // increments lose digits to the +5 offset
+        EXPECT_LE(rel_error(got_dw, want_dw), kTol);
+        if (with_dbias)
+          EXPECT_LE(rel_error(got_db, want_db), kTol);
+        else
+          EXPECT_EQ(got_db, db0);
+      }
     }
 }
 
@@ -161,18 +192,21 @@ TEST(Conv2dCpu, DeterministicForAThreadCountAndCloseAcrossCounts) {
   const Conv2dShape s = shape(12, 6, 9, 9, 8, 3, 3, 1, 1, 1, 1);
   const auto x = random_vector(x_size(s), 21), dy = random_vector(y_size(s), 22);
   const int saved = omp_get_max_threads();
-  std::vector<std::vector<float>> results;
-  for (int threads : {1, 2, 3, 2}) {
-    omp_set_num_threads(threads);
-    std::vector<float> dw(w_size(s), 0.5f), db(s.K, 0.5f);
-    cpu::conv2d_backward_weights(s, x.data(), dy.data(), dw.data(), db.data());
-    dw.insert(dw.end(), db.begin(), db.end());
-    results.push_back(dw);
+  for (const auto& v : kBackwardWeights) {
+    SCOPED_TRACE(v.name);
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3, 2}) {
+      omp_set_num_threads(threads);
+      std::vector<float> dw(w_size(s), 0.5f), db(s.K, 0.5f);
+      v.fn(s, x.data(), dy.data(), dw.data(), db.data());
+      dw.insert(dw.end(), db.begin(), db.end());
+      results.push_back(dw);
+    }
+    EXPECT_EQ(results[1], results[3]);
+    EXPECT_LE(rel_error(results[0], results[1]), 1e-5);
+    EXPECT_LE(rel_error(results[2], results[1]), 1e-5);
   }
   omp_set_num_threads(saved);
-  EXPECT_EQ(results[1], results[3]);
-  EXPECT_LE(rel_error(results[0], results[1]), 1e-5);
-  EXPECT_LE(rel_error(results[2], results[1]), 1e-5);
 }
 
 // Called from inside a parallel region (as a layer running per-sample work might), each

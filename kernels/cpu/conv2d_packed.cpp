@@ -1,0 +1,286 @@
+// CPU 2-D convolution, variant "packed": the im2col gather is fused into the GEMM's panel
+// packing, and the sgemm micro-kernel (gemm_internal.h) is driven directly.
+//
+// Why: with im2col + sgemm every col element is written once by im2col, read and written
+// again by sgemm's B packing, and only then used for K (32..64) multiply-adds; on the
+// quick model's layers that traffic is a large share of the time. Here each kc x NR
+// micro-panel is gathered straight from a zero-bordered copy of the images into packed
+// form, right before the micro-kernel uses it from L1/L2. Rows of the output-channel
+// dimension are padded to a multiple of MR (and columns to NR) inside private buffers, so
+// there are no edge tiles either.
+//
+// Blocking (the Goto/BLIS loops with the micro-kernel's own mc/kc): for each kc block of
+// the shared dimension, the B block (kc x columns, <= ~256 KiB) is packed once and stays
+// in L2, the A block (mc x kc) in L2, and each kc x NR micro-panel in L1.
+//   forward:          A = W packed once per call (K x CRS), B = col (CRS x pixels of a
+//                     group of images), C = (K, pixels) then scattered to NCHW + bias.
+//   backward weights: A = dy (K x pixels), B = col^T (pixels x CRS), C = this thread's
+//                     partial dW; partials are summed in thread order (deterministic).
+// Each C element is summed over k in a fixed order, so results depend only on the thread
+// count (through which images share a partial).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/conv2d_check.h"
+#include "kernels/cpu/conv2d_parallel.h"
+#include "kernels/cpu/conv2d_variants.h"
+#include "kernels/cpu/gemm_internal.h"
+
+namespace convoy::kernels::cpu {
+
+namespace {
+
+using conv::for_image_ranges;
+using conv::scratch;
+using gemm::MicroKernel;
+
+constexpr int kTargetColumns = 256;  // pixels per forward GEMM: B block = kc x 256 floats = 256 KiB
+constexpr int kTapBlock = 512;       // taps per backward-weights B block (a multiple of NR)
+
+inline int round_up(int v, int m) { return (v + m - 1) / m * m; }
+
+struct Geometry {
+  int P, Q, PQ, CRS;
+  int Hp, Wp;
+  long plane, padded_image;  // floats in one padded plane / padded image
+  size_t x_image, y_image;
+  int group;                 // images per group
+  std::vector<long> tap_off; // (c, r, t) -> offset in a padded image
+  std::vector<long> pix_off; // pixel j of a group (image j / PQ) -> offset of its window corner
+};
+
+Geometry geometry(const Conv2dShape& s) {
+  Geometry g;
+  g.P = s.P();
+  g.Q = s.Q();
+  g.PQ = g.P * g.Q;
+  g.CRS = s.C * s.R * s.S;
+  g.Hp = s.H + 2 * s.pad_h;
+  g.Wp = s.W + 2 * s.pad_w;
+  g.plane = static_cast<long>(g.Hp) * g.Wp;
+  g.padded_image = g.plane * s.C;
+  g.x_image = static_cast<size_t>(s.C) * s.H * s.W;
+  g.y_image = static_cast<size_t>(s.K) * g.PQ;
+  g.group = std::max(1, std::min(s.N, kTargetColumns / g.PQ));
+  g.tap_off.resize(g.CRS);
+  for (int c = 0; c < s.C; ++c)
+    for (int r = 0; r < s.R; ++r)
+      for (int t = 0; t < s.S; ++t) g.tap_off[(c * s.R + r) * s.S + t] = c * g.plane + r * g.Wp + t;
+  g.pix_off.resize(static_cast<size_t>(g.group) * g.PQ);
+  for (int i = 0; i < g.group; ++i)
+    for (int p = 0; p < g.P; ++p)
+      for (int q = 0; q < g.Q; ++q)
+        g.pix_off[(static_cast<size_t>(i) * g.P + p) * g.Q + q] =
+            i * g.padded_image + static_cast<long>(p) * s.stride_h * g.Wp + static_cast<long>(q) * s.stride_w;
+  return g;
+}
+
+// Images [n, n+b) copied into zero-bordered (b, C, Hp, Wp).
+void pad_images(const Conv2dShape& s, const Geometry& g, const float* x, int b, float* out) {
+  std::fill(out, out + b * g.padded_image, 0.0f);
+  for (int i = 0; i < b; ++i)
+    for (int c = 0; c < s.C; ++c) {
+      const float* src = x + i * g.x_image + static_cast<size_t>(c) * s.H * s.W;
+      float* dst = out + i * g.padded_image + c * g.plane + static_cast<long>(s.pad_h) * g.Wp + s.pad_w;
+      for (int h = 0; h < s.H; ++h) std::memcpy(dst + static_cast<long>(h) * g.Wp, src + h * s.W, sizeof(float) * s.W);
+    }
+}
+
+// A micro-panel row is NR values gathered at base + off[j]; consecutive offsets form runs
+// that are copied as blocks (a whole output row of pixels, or the S taps of a filter row).
+struct Run {
+  int j, len;
+  long off;  // < 0: zero fill (past the valid columns)
+};
+
+int make_runs(const long* off, int j0, int valid, int nr, Run* runs) {
+  int n = 0;
+  for (int j = j0; j < j0 + nr;) {
+    if (j >= valid) {
+      runs[n++] = {j - j0, j0 + nr - j, -1};
+      break;
+    }
+    const int end = std::min(j0 + nr, valid);
+    int len = 1;
+    while (j + len < end && off[j + len] == off[j] + len) ++len;
+    runs[n++] = {j - j0, len, off[j]};
+    j += len;
+  }
+  return n;
+}
+
+inline void gather_row(const float* base, const Run* runs, int nruns, float* dst) {
+  for (int i = 0; i < nruns; ++i) {
+    const Run& r = runs[i];
+    float* __restrict d = dst + r.j;
+    if (r.off < 0) {
+      for (int x = 0; x < r.len; ++x) d[x] = 0.0f;
+    } else {
+      const float* __restrict src = base + r.off;
+      for (int x = 0; x < r.len; ++x) d[x] = src[x];
+    }
+  }
+}
+
+// Weights as the A operand: for each kc block of taps, Mp/MR panels of kc x MR (k-major),
+// rows past K zero. Block pc starts at pc * Mp.
+void pack_weights(const Conv2dShape& s, const Geometry& g, const MicroKernel& uk, int Mp, const float* w,
+                  float* out) {
+  const int MR = uk.mr;
+  for (int pc = 0; pc < g.CRS; pc += uk.kc) {
+    const int kc = std::min(uk.kc, g.CRS - pc);
+    float* block = out + static_cast<long>(pc) * Mp;
+    for (int m0 = 0; m0 < Mp; m0 += MR) {
+      float* panel = block + static_cast<long>(m0) * kc;
+      for (int r = 0; r < MR; ++r) {
+        const int k = m0 + r;
+        for (int t = 0; t < kc; ++t) panel[t * MR + r] = k < s.K ? w[static_cast<long>(k) * g.CRS + pc + t] : 0.0f;
+      }
+    }
+  }
+}
+
+// The micro-kernel loops over one packed A block (Mp x kc) and B block (kc x n).
+void multiply_block(const MicroKernel& uk, int kc, int Mp, int n, const float* a, const float* b, float* c,
+                    long ldc, float beta) {
+  const int MR = uk.mr, NR = uk.nr;
+  const int MC = std::max(MR, uk.mc / MR * MR);
+  for (int ic = 0; ic < Mp; ic += MC) {
+    const int mc_end = std::min(Mp, ic + MC);
+    for (int jr = 0; jr < n; jr += NR) {
+      const float* bp = b + static_cast<long>(jr) * kc;
+      for (int ir = ic; ir < mc_end; ir += MR)
+        uk.fn(kc, a + static_cast<long>(ir) * kc, MR, bp, NR, c + ir * ldc + jr, ldc, 1.0f, beta);
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
+  check_conv2d_shape(s, "conv2d_forward");
+  const Geometry g = geometry(s);
+  const MicroKernel& uk = gemm::microkernel_best();
+  const int MR = uk.mr, NR = uk.nr;
+  const int Mp = round_up(s.K, MR);
+  std::vector<float> a(static_cast<size_t>(Mp) * g.CRS);  // shared, read-only in the region
+  pack_weights(s, g, uk, Mp, w, a.data());
+
+  for_image_ranges(s.N, [&](int n0, int n1, int, int) {
+    std::vector<Run> runs(NR + 1);
+    for (int n = n0; n < n1; n += g.group) {
+      const int b = std::min(g.group, n1 - n);
+      const int cols = b * g.PQ, npad = round_up(cols, NR);
+      float* padded = scratch(0, b * g.padded_image);
+      float* bblock = scratch(1, static_cast<size_t>(std::min(uk.kc, g.CRS)) * npad);
+      float* c = scratch(2, static_cast<size_t>(Mp) * npad);
+      pad_images(s, g, x + n * g.x_image, b, padded);
+      for (int pc = 0; pc < g.CRS; pc += uk.kc) {
+        const int kc = std::min(uk.kc, g.CRS - pc);
+        for (int j0 = 0; j0 < npad; j0 += NR) {  // B micro-panel: kc taps x NR pixels
+          const int nruns = make_runs(g.pix_off.data(), j0, cols, NR, runs.data());
+          float* panel = bblock + static_cast<long>(j0) * kc;
+          for (int k = 0; k < kc; ++k) gather_row(padded + g.tap_off[pc + k], runs.data(), nruns, panel + k * NR);
+        }
+        multiply_block(uk, kc, Mp, npad, a.data() + static_cast<long>(pc) * Mp, bblock, c, npad,
+                       pc == 0 ? 0.0f : 1.0f);
+      }
+      for (int i = 0; i < b; ++i)  // scatter to NCHW, adding the bias
+        for (int k = 0; k < s.K; ++k) {
+          const float* src = c + static_cast<long>(k) * npad + i * g.PQ;
+          float* dst = y + (n + i) * g.y_image + static_cast<size_t>(k) * g.PQ;
+          const float add = bias ? bias[k] : 0.0f;
+          for (int j = 0; j < g.PQ; ++j) dst[j] = src[j] + add;
+        }
+    }
+  });
+}
+
+void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                                    float* dbias) {
+  check_conv2d_shape(s, "conv2d_backward_weights");
+  const Geometry g = geometry(s);
+  const MicroKernel& uk = gemm::microkernel_best();
+  const int MR = uk.mr, NR = uk.nr;
+  const int Mp = round_up(s.K, MR), Np = round_up(g.CRS, NR);
+  const int tap_block = std::max(NR, kTapBlock / NR * NR);
+  const size_t part_size = static_cast<size_t>(Mp) * Np + s.K;  // dW (Mp x Np), then dbias (K)
+  std::vector<float*> partials(std::max(1, omp_get_max_threads()), nullptr);
+  int used_threads = 1;
+
+  for_image_ranges(s.N, [&](int n0, int n1, int t, int nt) {
+    if (t == 0) used_threads = nt;
+    float* part = scratch(3, part_size);
+    std::fill(part, part + part_size, 0.0f);
+    partials[t] = part;
+    float* dbt = part + static_cast<size_t>(Mp) * Np;
+    std::vector<Run> runs(NR + 1);
+    for (int n = n0; n < n1; n += g.group) {
+      const int b = std::min(g.group, n1 - n);
+      const int cols = b * g.PQ;
+      const float* dyg = dy + n * g.y_image;
+      float* padded = scratch(0, b * g.padded_image);
+      float* ablock = scratch(4, static_cast<size_t>(Mp) * std::min(uk.kc, cols));
+      float* bblock = scratch(1, static_cast<size_t>(std::min(uk.kc, cols)) * tap_block);
+      pad_images(s, g, x + n * g.x_image, b, padded);
+      for (int pc = 0; pc < cols; pc += uk.kc) {  // kc pixels of the group
+        const int kc = std::min(uk.kc, cols - pc);
+        for (int m0 = 0; m0 < Mp; m0 += MR) {  // A: dy as Mp/MR panels of kc x MR
+          float* panel = ablock + static_cast<long>(m0) * kc;
+          for (int r = 0; r < MR; ++r) {
+            const int k = m0 + r;
+            if (k >= s.K) {
+              for (int j = 0; j < kc; ++j) panel[j * MR + r] = 0.0f;
+              continue;
+            }
+            int i = pc / g.PQ, pq = pc % g.PQ;
+            for (int j = 0; j < kc; ++j) {
+              panel[j * MR + r] = dyg[i * g.y_image + static_cast<size_t>(k) * g.PQ + pq];
+              if (++pq == g.PQ) pq = 0, ++i;
+            }
+          }
+        }
+        for (int jc = 0; jc < Np; jc += tap_block) {
+          const int nc = std::min(tap_block, Np - jc);
+          for (int j0 = jc; j0 < jc + nc; j0 += NR) {  // B micro-panel: kc pixels x NR taps
+            const int nruns = make_runs(g.tap_off.data(), j0, g.CRS, NR, runs.data());
+            float* panel = bblock + static_cast<long>(j0 - jc) * kc;
+            for (int k = 0; k < kc; ++k) gather_row(padded + g.pix_off[pc + k], runs.data(), nruns, panel + k * NR);
+          }
+          multiply_block(uk, kc, Mp, nc, ablock, bblock, part + jc, Np, 1.0f);
+        }
+      }
+      if (dbias)
+        for (int i = 0; i < b; ++i)
+          for (int k = 0; k < s.K; ++k) {
+            const float* row = dyg + i * g.y_image + static_cast<size_t>(k) * g.PQ;
+            float acc = 0.0f;
+            for (int j = 0; j < g.PQ; ++j) acc += row[j];
+            dbt[k] += acc;
+          }
+    }
+  });
+
+  // Fixed-order reduction: dw[k][crs] += partial_0 + partial_1 + ...
+  const int nt = used_threads;
+  const long rows = s.K + 1;  // K rows of dW, then the dbias row
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (long k = 0; k < rows; ++k) {
+    if (k < s.K) {
+      for (int j = 0; j < g.CRS; ++j) {
+        float acc = 0.0f;
+        for (int t = 0; t < nt; ++t) acc += partials[t][k * Np + j];
+        dw[k * g.CRS + j] += acc;
+      }
+    } else if (dbias) {
+      for (int j = 0; j < s.K; ++j) {
+        float acc = 0.0f;
+        for (int t = 0; t < nt; ++t) acc += partials[t][static_cast<size_t>(Mp) * Np + j];
+        dbias[j] += acc;
+      }
+    }
+  }
+}
+
+}  // namespace convoy::kernels::cpu
