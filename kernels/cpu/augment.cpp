@@ -67,6 +67,7 @@ void augment_normalize(const AugmentArgs& a) {
       x_lo = d.dx > 0 ? d.dx : 0;
       x_hi = d.dx < 0 ? a.W + d.dx : a.W;
     }
+    if (x_lo > a.W) x_lo = a.W;  // shifts wider than the image leave no valid column
     if (x_hi < x_lo) x_hi = x_lo;
     const int cut_y0 = d.cut_y - a.cutout / 2, cut_x0 = d.cut_x - a.cutout / 2;
     for (int c = 0; c < a.C; ++c) {

@@ -1,0 +1,87 @@
+// Tensor on the CPU: shapes, reshape and its error, shallow copies, clone / copy_from / fill,
+// from_vector and its size error.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "tests/common/test_util.h"
+#include "engine/error.h"
+#include "engine/tensor.h"
+
+namespace convoy {
+namespace {
+
+TEST(Tensor, ShapeBasics) {
+  Shape s{2, 3, 5};
+  EXPECT_EQ(s.rank(), 3);
+  EXPECT_EQ(s.numel(), 30);
+  EXPECT_EQ(s[-1], 5);
+  EXPECT_EQ(s.to_string(), "(2, 3, 5)");
+  Tensor t(s);
+  EXPECT_TRUE(t.defined());
+  EXPECT_EQ(t.numel(), 30);
+  EXPECT_EQ(t.dim(1), 3);
+  EXPECT_TRUE(t.device().is_cpu());
+  EXPECT_FALSE(Tensor().defined());
+  EXPECT_THROW(Tensor(Shape{2, -1}), Error);
+}
+
+TEST(Tensor, ReshapeSharesStorageAndChecksSize) {
+  auto values = test::random_vector(12, 1);
+  Tensor t = Tensor::from_vector({3, 4}, values);
+  Tensor r = t.reshape({2, 6});
+  EXPECT_EQ(r.shape(), (Shape{2, 6}));
+  EXPECT_EQ(r.data(), t.data());
+  r.data()[0] = 7.0f;
+  EXPECT_EQ(t.data()[0], 7.0f);
+  try {
+    t.reshape({5, 2});
+    FAIL() << "reshape to a different size must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(5, 2)"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Tensor, CloneIsDeepAndCopyFromCopies) {
+  auto values = test::random_vector(7, 2);
+  Tensor t = Tensor::from_vector({7}, values);
+  Tensor c = t.clone();
+  EXPECT_NE(c.data(), t.data());
+  EXPECT_EQ(c.to_vector(), values);
+  c.data()[3] = 100.0f;
+  EXPECT_EQ(t.data()[3], values[3]);
+
+  Tensor dst(Shape{7});
+  dst.fill(std::numeric_limits<float>::quiet_NaN());
+  dst.copy_from(t);
+  EXPECT_EQ(dst.to_vector(), values);
+  Tensor wrong(Shape{6});
+  EXPECT_THROW(wrong.copy_from(t), Error);
+}
+
+TEST(Tensor, FillZerosAndFilled) {
+  Tensor t(Shape{3, 70001});  // large enough for the parallel fill
+  t.fill(1.5f);
+  for (float v : t.to_vector()) ASSERT_EQ(v, 1.5f);
+  t.zero();
+  for (float v : t.to_vector()) ASSERT_EQ(v, 0.0f);
+  for (float v : Tensor::filled({4}, -2.0f).to_vector()) EXPECT_EQ(v, -2.0f);
+  for (float v : Tensor::zeros({5}).to_vector()) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(Tensor, FromVectorSizeError) {
+  EXPECT_THROW(Tensor::from_vector({2, 2}, {1.0f, 2.0f, 3.0f}), Error);
+}
+
+TEST(Tensor, EnsureShapeReusesStorage) {
+  Tensor t(Shape{4, 6});
+  const float* p = t.data();
+  ensure_shape(t, Shape{6, 4}, Device::cpu());
+  EXPECT_EQ(t.data(), p);
+  EXPECT_EQ(t.shape(), (Shape{6, 4}));
+  ensure_shape(t, Shape{5}, Device::cpu());
+  EXPECT_EQ(t.numel(), 5);
+}
+
+}  // namespace
+}  // namespace convoy
