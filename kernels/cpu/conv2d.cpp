@@ -22,6 +22,9 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  // The packed form's output channels are C here: with few (the image layer) most of the
+  // micro-kernel's MR rows would be padding, so im2col + col2im is faster there.
+  if (batch_fills_threads(s) && s.C >= 16) return conv2d_backward_data_packed(s, dy, w, dx);
   conv2d_backward_data_im2col(s, dy, w, dx);
 }
 

@@ -14,8 +14,10 @@
 // in L2, the A block (mc x kc) in L2, and each kc x NR micro-panel in L1.
 //   forward:          A = W packed once per call (K x CRS), B = col (CRS x pixels of a
 //                     group of images), C = (K, pixels) then scattered to NCHW + bias.
-//   backward weights: A = dy (K x pixels), B = col^T (pixels x CRS), C = this thread's
-//                     partial dW; partials are summed in thread order (deterministic).
+//   backward weights: A = dy (K x pixels), B = col^T (pixels x taps) gathered from a
+//                     channels-last copy of the images with taps ordered (r, s, c), so each
+//                     B row is a few contiguous runs; C = this thread's partial dW (taps
+//                     in that order); partials are summed in thread order (deterministic).
 // Each C element is summed over k in a fixed order, so results depend only on the thread
 // count (through which images share a partial).
 #include <algorithm>
@@ -48,6 +50,9 @@ struct Geometry {
   int group;                 // images per group
   std::vector<long> tap_off; // (c, r, t) -> offset in a padded image
   std::vector<long> pix_off; // pixel j of a group (image j / PQ) -> offset of its window corner
+  // The same for channels-last padded images (Hp, Wp, C), with taps ordered (r, s, c) so
+  // that a filter row's S*C taps are one contiguous run (backward weights).
+  std::vector<long> tap_off_hwc, pix_off_hwc;
 };
 
 Geometry geometry(const Conv2dShape& s) {
@@ -73,7 +78,32 @@ Geometry geometry(const Conv2dShape& s) {
       for (int q = 0; q < g.Q; ++q)
         g.pix_off[(static_cast<size_t>(i) * g.P + p) * g.Q + q] =
             i * g.padded_image + static_cast<long>(p) * s.stride_h * g.Wp + static_cast<long>(q) * s.stride_w;
+  g.tap_off_hwc.resize(g.CRS);
+  for (int r = 0; r < s.R; ++r)
+    for (int t = 0; t < s.S; ++t)
+      for (int c = 0; c < s.C; ++c)
+        g.tap_off_hwc[(r * s.S + t) * s.C + c] = (static_cast<long>(r) * g.Wp + t) * s.C + c;
+  g.pix_off_hwc.resize(g.pix_off.size());
+  for (int i = 0; i < g.group; ++i)
+    for (int p = 0; p < g.P; ++p)
+      for (int q = 0; q < g.Q; ++q)
+        g.pix_off_hwc[(static_cast<size_t>(i) * g.P + p) * g.Q + q] =
+            i * g.padded_image + (static_cast<long>(p) * s.stride_h * g.Wp + static_cast<long>(q) * s.stride_w) * s.C;
   return g;
+}
+
+// Images [n, n+b) copied into zero-bordered channels-last (b, Hp, Wp, C): a transpose,
+// paid once per image so that every gathered run below is contiguous.
+void pad_images_hwc(const Conv2dShape& s, const Geometry& g, const float* x, int b, float* out) {
+  std::fill(out, out + b * g.padded_image, 0.0f);
+  for (int i = 0; i < b; ++i)
+    for (int h = 0; h < s.H; ++h) {
+      float* row = out + i * g.padded_image + ((static_cast<long>(h) + s.pad_h) * g.Wp + s.pad_w) * s.C;
+      for (int c = 0; c < s.C; ++c) {
+        const float* src = x + i * g.x_image + (static_cast<size_t>(c) * s.H + h) * s.W;
+        for (int w = 0; w < s.W; ++w) row[static_cast<long>(w) * s.C + c] = src[w];
+      }
+    }
 }
 
 // Images [n, n+b) copied into zero-bordered (b, C, Hp, Wp).
@@ -223,7 +253,7 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
       float* padded = scratch(0, b * g.padded_image);
       float* ablock = scratch(4, static_cast<size_t>(Mp) * std::min(uk.kc, cols));
       float* bblock = scratch(1, static_cast<size_t>(std::min(uk.kc, cols)) * tap_block);
-      pad_images(s, g, x + n * g.x_image, b, padded);
+      pad_images_hwc(s, g, x + n * g.x_image, b, padded);
       for (int pc = 0; pc < cols; pc += uk.kc) {  // kc pixels of the group
         const int kc = std::min(uk.kc, cols - pc);
         for (int m0 = 0; m0 < Mp; m0 += MR) {  // A: dy as Mp/MR panels of kc x MR
@@ -244,9 +274,10 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
         for (int jc = 0; jc < Np; jc += tap_block) {
           const int nc = std::min(tap_block, Np - jc);
           for (int j0 = jc; j0 < jc + nc; j0 += NR) {  // B micro-panel: kc pixels x NR taps
-            const int nruns = make_runs(g.tap_off.data(), j0, g.CRS, NR, runs.data());
+            const int nruns = make_runs(g.tap_off_hwc.data(), j0, g.CRS, NR, runs.data());
             float* panel = bblock + static_cast<long>(j0 - jc) * kc;
-            for (int k = 0; k < kc; ++k) gather_row(padded + g.pix_off[pc + k], runs.data(), nruns, panel + k * NR);
+            for (int k = 0; k < kc; ++k)
+              gather_row(padded + g.pix_off_hwc[pc + k], runs.data(), nruns, panel + k * NR);
           }
           multiply_block(uk, kc, Mp, nc, ablock, bblock, part + jc, Np, 1.0f);
         }
@@ -262,17 +293,20 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
     }
   });
 
-  // Fixed-order reduction: dw[k][crs] += partial_0 + partial_1 + ...
+  // Fixed-order reduction: dw[k][c,r,s] += partial_0 + partial_1 + ... (partials hold the
+  // taps in (r, s, c) order).
   const int nt = used_threads;
   const long rows = s.K + 1;  // K rows of dW, then the dbias row
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (long k = 0; k < rows; ++k) {
     if (k < s.K) {
-      for (int j = 0; j < g.CRS; ++j) {
-        float acc = 0.0f;
-        for (int t = 0; t < nt; ++t) acc += partials[t][k * Np + j];
-        dw[k * g.CRS + j] += acc;
-      }
+      for (int c = 0; c < s.C; ++c)
+        for (int rs = 0; rs < s.R * s.S; ++rs) {
+          const long j = static_cast<long>(rs) * s.C + c;
+          float acc = 0.0f;
+          for (int t = 0; t < nt; ++t) acc += partials[t][k * Np + j];
+          dw[k * g.CRS + c * s.R * s.S + rs] += acc;
+        }
     } else if (dbias) {
       for (int j = 0; j < s.K; ++j) {
         float acc = 0.0f;
@@ -281,6 +315,27 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
       }
     }
   }
+}
+
+// Stride 1: dx is the forward convolution of dy (K channels, P x Q, padded by R-1-pad)
+// with the filters flipped in space and transposed in channels, w'[c][k][r][s] =
+// w[k][c][R-1-r][S-1-s], giving C channels of H x W. That reuses the packed forward and
+// needs no col2im; other strides fall back to im2col + col2im.
+void conv2d_backward_data_packed(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  check_conv2d_shape(s, "conv2d_backward_data");
+  if (s.stride_h != 1 || s.stride_w != 1 || s.pad_h > s.R - 1 || s.pad_w > s.S - 1)
+    return conv2d_backward_data_im2col(s, dy, w, dx);
+  Conv2dShape t;
+  t.N = s.N, t.C = s.K, t.H = s.P(), t.W = s.Q(), t.K = s.C, t.R = s.R, t.S = s.S;
+  t.pad_h = s.R - 1 - s.pad_h, t.pad_w = s.S - 1 - s.pad_w;
+  std::vector<float> flipped(static_cast<size_t>(s.K) * s.C * s.R * s.S);
+  for (int k = 0; k < s.K; ++k)
+    for (int c = 0; c < s.C; ++c)
+      for (int r = 0; r < s.R; ++r)
+        for (int q = 0; q < s.S; ++q)
+          flipped[((static_cast<size_t>(c) * s.K + k) * s.R + (s.R - 1 - r)) * s.S + (s.S - 1 - q)] =
+              w[((static_cast<size_t>(k) * s.C + c) * s.R + r) * s.S + q];
+  conv2d_forward_packed(t, dy, flipped.data(), nullptr, dx);
 }
 
 }  // namespace convoy::kernels::cpu

@@ -3,7 +3,8 @@
 // picks the default per pass by measurement (see bench/RESULTS.md).
 //   im2col: im2col into a (C*R*S, images*P*Q) matrix, then cpu::sgemm; col2im for dx.
 //   packed: im2col fused into the GEMM's B-panel packing, driving the sgemm micro-kernel
-//           directly (no col matrix, no separate pack pass, no edge tiles).
+//           directly (no col matrix, no separate pack pass, no edge tiles); backward
+//           data at stride 1 is the packed forward with flipped, transposed filters.
 #pragma once
 #include "kernels/conv2d.h"
 
@@ -15,6 +16,7 @@ void conv2d_backward_weights_im2col(const Conv2dShape& s, const float* x, const 
                                     float* dbias);
 
 void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
+void conv2d_backward_data_packed(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                     float* dbias);
 

@@ -70,7 +70,8 @@ const Variant<Forward> kForward[] = {{"default", cpu::conv2d_forward},
                                      {"im2col", cpu::conv2d_forward_im2col},
                                      {"packed", cpu::conv2d_forward_packed}};
 const Variant<BackwardData> kBackwardData[] = {{"default", cpu::conv2d_backward_data},
-                                               {"im2col", cpu::conv2d_backward_data_im2col}};
+                                               {"im2col", cpu::conv2d_backward_data_im2col},
+                                               {"packed", cpu::conv2d_backward_data_packed}};
 const Variant<BackwardWeights> kBackwardWeights[] = {{"default", cpu::conv2d_backward_weights},
                                                      {"im2col", cpu::conv2d_backward_weights_im2col},
                                                      {"packed", cpu::conv2d_backward_weights_packed}};
