@@ -55,7 +55,8 @@ void grad_sums(const float* __restrict x, const float* __restrict dy, const floa
     if (y) {
 #pragma omp simd reduction(+ : a, b)
       for (int i = i0; i < i1; ++i) {
-        const float g = y[i] > 0.0f ? dy[i] : 0.0f;
+        const float d = dy[i];  // loaded unconditionally so the select vectorises (no branch)
+        const float g = y[i] > 0.0f ? d : 0.0f;
         a += g;
         b += g * (x[i] - mean);
       }
@@ -164,7 +165,8 @@ void batchnorm_backward(const BatchNormShape& s, const BatchNormBackwardArgs& a)
         const float* __restrict ys = yc + n * plane;
 #pragma omp simd
         for (int i = 0; i < s.HW; ++i) {
-          const float g = ys[i] > 0.0f ? dys[i] : 0.0f;
+          const float d = dys[i];
+          const float g = ys[i] > 0.0f ? d : 0.0f;
           dxs[i] = f1 * g + f2 * (xs[i] - mean) + f3;
         }
       } else {
