@@ -1,5 +1,7 @@
 #include "engine/allocator.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -12,6 +14,12 @@ namespace {
 
 class CpuAllocator final : public Allocator {
  public:
+  CpuAllocator() {
+    // Activation buffers of a few MiB are freed and re-allocated every step; keep glibc
+    // from returning them to the kernel each time (mmap/munmap would page-fault them anew).
+    mallopt(M_MMAP_THRESHOLD, 512 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+  }
   void* allocate(std::size_t bytes) override {
     if (bytes == 0) return nullptr;
     std::size_t rounded = (bytes + 63) / 64 * 64;

@@ -1,0 +1,33 @@
+// BatchNorm2d over (N, C, H, W) (or (N, C) after a linear layer), with an optional
+// fused ReLU. Training uses batch statistics and updates the running averages;
+// inference uses the running averages.
+#pragma once
+#include "layers/layer.h"
+
+namespace convoy {
+
+struct BatchNormConfig {
+  int channels = 0;
+  float eps = 1e-5f;
+  float momentum = 0.1f;
+  bool relu = false;  // fuse a ReLU after the normalisation
+};
+
+class BatchNormLayer final : public Layer {
+ public:
+  explicit BatchNormLayer(const BatchNormConfig& cfg);
+  std::string_view type() const override { return "batchnorm"; }
+  Shape output_shape(const Shape& in) const override;
+  std::vector<Param*> params() override { return {&gamma_, &beta_}; }
+  std::vector<Buffer> buffers() override;
+  void forward(Context& ctx, const Tensor& x, Tensor& y, Saved* saved) override;
+  void backward(Context& ctx, const Tensor& dy, const Saved& saved, Tensor* dx) override;
+  const BatchNormConfig& config() const { return cfg_; }
+
+ private:
+  BatchNormConfig cfg_;
+  Param gamma_, beta_;
+  Tensor running_mean_, running_var_;
+};
+
+}  // namespace convoy

@@ -1,0 +1,93 @@
+#include "layers/sequential.h"
+
+#include "engine/error.h"
+#include "kernels/elementwise.h"
+
+namespace convoy {
+
+Shape SequentialLayer::output_shape(const Shape& in) const {
+  Shape s = in;
+  for (const auto& l : layers_) s = l->output_shape(s);
+  return s;
+}
+
+std::vector<Param*> SequentialLayer::params() {
+  std::vector<Param*> out;
+  for (auto& l : layers_)
+    for (Param* p : l->params()) out.push_back(p);
+  return out;
+}
+
+std::vector<Buffer> SequentialLayer::buffers() {
+  std::vector<Buffer> out;
+  for (auto& l : layers_)
+    for (Buffer& b : l->buffers()) out.push_back(b);
+  return out;
+}
+
+void SequentialLayer::to(Device device) {
+  for (auto& l : layers_) l->to(device);
+  acts_.clear();
+  grads_.clear();
+}
+
+void SequentialLayer::name_params(const std::string& prefix) {
+  prefix_ = prefix;
+  for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->name_params(prefix + std::to_string(i) + ".");
+}
+
+void SequentialLayer::forward(Context& ctx, const Tensor& x, Tensor& y, Saved* saved) {
+  const std::size_t n = layers_.size();
+  if (n == 0) {
+    y = x;
+    return;
+  }
+  acts_.resize(n - 1);
+  if (saved) saved->children.resize(n);
+  const Tensor* in = &x;
+  for (std::size_t i = 0; i < n; ++i) {
+    Tensor& out = (i + 1 == n) ? y : acts_[i];
+    layers_[i]->forward(ctx, *in, out, saved ? &saved->children[i] : nullptr);
+    in = &out;
+  }
+}
+
+void SequentialLayer::backward(Context& ctx, const Tensor& dy, const Saved& saved, Tensor* dx) {
+  const std::size_t n = layers_.size();
+  if (n == 0) {
+    if (dx) *dx = dy;
+    return;
+  }
+  if (saved.children.size() != n) fail("sequential ", prefix_, ": backward without a training forward");
+  grads_.resize(n);
+  const Tensor* g = &dy;
+  for (std::size_t i = n; i-- > 0;) {
+    Tensor* target = (i == 0) ? dx : &grads_[i];
+    layers_[i]->backward(ctx, *g, saved.children[i], target);
+    g = target;
+  }
+}
+
+Shape ResidualLayer::output_shape(const Shape& in) const {
+  Shape out = body_->output_shape(in);
+  if (!(out == in))
+    fail("residual ", prefix_, ": the body maps ", in.to_string(), " to ", out.to_string(),
+         "; a residual body must keep the shape");
+  return out;
+}
+
+void ResidualLayer::forward(Context& ctx, const Tensor& x, Tensor& y, Saved* saved) {
+  if (saved) saved->children.resize(1);
+  body_->forward(ctx, x, body_out_, saved ? &saved->children[0] : nullptr);
+  ensure_shape(y, x.shape(), x.device());
+  kernels::add(ctx.exec, x.numel(), x.data(), body_out_.data(), y.data());
+}
+
+void ResidualLayer::backward(Context& ctx, const Tensor& dy, const Saved& saved, Tensor* dx) {
+  body_->backward(ctx, dy, saved.children[0], &body_dx_);
+  if (!dx) return;
+  ensure_shape(*dx, dy.shape(), dy.device());
+  kernels::add(ctx.exec, dy.numel(), dy.data(), body_dx_.data(), dx->data());
+}
+
+}  // namespace convoy

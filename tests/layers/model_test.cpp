@@ -1,0 +1,108 @@
+// Model configs: the shipped models build with the expected shapes, bad configs give
+// clear errors, and a whole model's gradients match finite differences.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "engine/error.h"
+#include "layers/model.h"
+#include "tests/common/test_util.h"
+
+namespace convoy {
+namespace {
+
+TEST(Model, QuickBuildsWithExpectedParameters) {
+  Model m = Model::from_spec("quick");
+  EXPECT_EQ(m.num_classes(), 10);
+  // conv 3*32*25 + bn 64 + conv 32*32*25 + bn 64 + conv 32*64*25 + bn 128 + fc 1024*64+64 + fc 64*10+10
+  EXPECT_EQ(m.num_params(), 2400 + 64 + 25600 + 64 + 51200 + 128 + 65600 + 650);
+  EXPECT_NE(m.summary().find("linear"), std::string::npos);
+}
+
+TEST(Model, ResnetBuilds) {
+  Model m = Model::from_spec("resnet");
+  EXPECT_EQ(m.num_classes(), 10);
+  EXPECT_GT(m.num_params(), 6'000'000);
+  EXPECT_LT(m.num_params(), 7'000'000);
+}
+
+TEST(Model, ParameterNamesAreUnique) {
+  Model m = Model::from_spec("resnet");
+  std::set<std::string> names;
+  for (Param* p : m.params()) EXPECT_TRUE(names.insert(p->name).second) << p->name;
+  for (Buffer& b : m.buffers()) EXPECT_TRUE(names.insert(b.name).second) << b.name;
+}
+
+void expect_config_error(const std::string& json_text, const std::string& fragment) {
+  try {
+    Model::from_config(nlohmann::json::parse(json_text), "test.json");
+    FAIL() << "expected an error containing '" << fragment << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("test.json"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Model, ConfigErrorsNameTheProblem) {
+  expect_config_error(R"({"layers": [{"type": "conv3d"}]})", "unknown layer type 'conv3d'");
+  expect_config_error(R"({"layers": [{"type": "flatten"}, {"type": "linear", "out": 10}], "classes": 7})",
+                      "\"classes\" is 7");
+  expect_config_error(R"({"layers": [{"type": "residual", "layers": [{"type": "conv2d", "out": 8}]}, {"type": "flatten"}]})",
+                      "must keep the shape");
+  expect_config_error(R"({"layers": [{"type": "conv2d", "out": "many"}]})", "'out' must be an integer");
+  expect_config_error(R"({"nolayers": []})", "\"layers\" array");
+  expect_config_error(R"({"layers": [{"type": "conv2d", "out": 4}]})", "must end in (N, classes)");
+}
+
+TEST(Model, UnknownSpecListsBuiltins) {
+  try {
+    Model::from_spec("/nonexistent/model.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("quick"), std::string::npos);
+  }
+}
+
+TEST(Model, InitIsDeterministicAndSeedDependent) {
+  Model a = Model::from_spec("quick"), b = Model::from_spec("quick"), c = Model::from_spec("quick");
+  a.init_params(5);
+  b.init_params(5);
+  c.init_params(6);
+  auto pa = a.params(), pb = b.params(), pc = c.params();
+  EXPECT_EQ(pa[0]->value.to_vector(), pb[0]->value.to_vector());
+  EXPECT_NE(pa[0]->value.to_vector(), pc[0]->value.to_vector());
+}
+
+TEST(Model, WrongInputShapeIsRejected) {
+  Model m = Model::from_spec("quick");
+  m.init_params(1);
+  Context ctx = Context::make(Device::cpu());
+  Tensor x = Tensor::filled({2, 1, 32, 32}, 0.5f), y;
+  EXPECT_THROW(m.forward(ctx, x, y, nullptr), Error);
+}
+
+TEST(Model, ForwardBackwardShapesQuick) {
+  Model m = Model::from_spec("quick");
+  m.init_params(3);
+  Context ctx = Context::make(Device::cpu());
+  ctx.training = true;
+  auto xv = test::random_vector(3 * 3 * 32 * 32, 4);
+  Tensor x = Tensor::from_vector({3, 3, 32, 32}, xv), logits;
+  Saved saved;
+  m.zero_grad(ctx);
+  m.forward(ctx, x, logits, &saved);
+  ASSERT_EQ(logits.shape(), Shape({3, 10}));
+  Tensor dl = Tensor::from_vector({3, 10}, test::random_vector(30, 5));
+  m.backward(ctx, dl, saved);
+  double norm = 0;
+  for (Param* p : m.params())
+    for (float g : p->grad.to_vector()) {
+      ASSERT_TRUE(std::isfinite(g)) << p->name;
+      norm += g * g;
+    }
+  EXPECT_GT(norm, 0.0);
+}
+
+}  // namespace
+}  // namespace convoy

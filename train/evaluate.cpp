@@ -1,0 +1,93 @@
+#include "train/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "data/batch_loader.h"
+#include "engine/allocator.h"
+#include "engine/progress.h"
+#include "kernels/loss.h"
+
+namespace convoy {
+
+EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, int batch_size, bool progress) {
+  const int K = model.num_classes();
+  EvalResult r;
+  r.confusion.assign(K, std::vector<int64_t>(K, 0));
+  data::LoaderOptions lo;
+  lo.batch_size = batch_size;
+  lo.shuffle = false;
+  lo.drop_last = false;
+  lo.augment = false;
+  for (int c = 0; c < 3; ++c) {
+    lo.stats.mean[c] = model.mean[c];
+    lo.stats.std[c] = model.std[c];
+  }
+  data::BatchLoader loader(dataset, lo);
+  loader.start_epoch(0);
+  ProgressBar bar("eval", loader.batches_per_epoch(), progress);
+  data::Batch batch;
+  Tensor x, logits, labels_dev, loss_dev;
+  double loss_sum = 0;
+  int64_t correct = 0, done = 0;
+  const bool saved_training = ctx.training;
+  ctx.training = false;
+  while (loader.next(batch)) {
+    const int N = batch.size;
+    ensure_shape(x, model.input_shape(N), ctx.device);
+    copy_bytes(ctx.device, x.data(), Device::cpu(), batch.images.data(), batch.images.size() * sizeof(float));
+    model.forward(ctx, x, logits, nullptr);
+    ensure_shape(labels_dev, {N}, ctx.device);  // int32 labels in float-sized slots
+    copy_bytes(ctx.device, labels_dev.data(), Device::cpu(), batch.labels.data(), N * sizeof(int32_t));
+    ensure_shape(loss_dev, {N}, ctx.device);
+    kernels::SoftmaxXentArgs a;
+    a.N = N;
+    a.K = K;
+    a.logits = logits.data();
+    a.labels = reinterpret_cast<const int32_t*>(labels_dev.data());
+    a.loss = loss_dev.data();
+    kernels::softmax_cross_entropy(ctx.exec, a);
+    std::vector<float> losses = loss_dev.to_vector(), out = logits.to_vector();
+    for (int i = 0; i < N; ++i) {
+      loss_sum += losses[i];
+      const float* row = out.data() + static_cast<int64_t>(i) * K;
+      int pred = static_cast<int>(std::max_element(row, row + K) - row);
+      int truth = batch.labels[i];
+      if (truth >= 0 && truth < K) r.confusion[truth][pred]++;
+      correct += pred == truth;
+    }
+    done += N;
+    bar.update(batch.index + 1);
+  }
+  ctx.training = saved_training;
+  bar.finish();
+  r.count = done;
+  r.loss = done ? loss_sum / done : 0.0;
+  r.accuracy = done ? static_cast<double>(correct) / done : 0.0;
+  r.per_class_accuracy.assign(K, 0.0);
+  for (int k = 0; k < K; ++k) {
+    int64_t total = 0;
+    for (int j = 0; j < K; ++j) total += r.confusion[k][j];
+    r.per_class_accuracy[k] = total ? static_cast<double>(r.confusion[k][k]) / total : 0.0;
+  }
+  return r;
+}
+
+std::vector<std::vector<float>> predict_probabilities(Model& model, Context& ctx, const Tensor& x) {
+  Tensor logits;
+  model.forward(ctx, x, logits, nullptr);
+  std::vector<float> out = logits.to_vector();
+  const int K = model.num_classes();
+  const int64_t N = x.dim(0);
+  std::vector<std::vector<float>> probs(N, std::vector<float>(K));
+  for (int64_t i = 0; i < N; ++i) {
+    const float* row = out.data() + i * K;
+    float mx = *std::max_element(row, row + K);
+    double sum = 0;
+    for (int k = 0; k < K; ++k) sum += std::exp(static_cast<double>(row[k] - mx));
+    for (int k = 0; k < K; ++k) probs[i][k] = static_cast<float>(std::exp(static_cast<double>(row[k] - mx)) / sum);
+  }
+  return probs;
+}
+
+}  // namespace convoy

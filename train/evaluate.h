@@ -1,0 +1,26 @@
+// Evaluation of a model over a data set: loss, accuracy, per-class accuracy and the
+// confusion matrix (rows: true class, columns: predicted).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "data/dataset.h"
+#include "layers/model.h"
+
+namespace convoy {
+
+struct EvalResult {
+  double loss = 0.0;
+  double accuracy = 0.0;
+  int64_t count = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  std::vector<double> per_class_accuracy;
+};
+
+EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, int batch_size = 500,
+                    bool progress = false);
+
+// Class probabilities (softmax) for a batch of normalised images already in `x`.
+std::vector<std::vector<float>> predict_probabilities(Model& model, Context& ctx, const Tensor& x);
+
+}  // namespace convoy

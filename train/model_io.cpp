@@ -1,0 +1,63 @@
+#include "train/model_io.h"
+
+#include "engine/error.h"
+#include "engine/model_file.h"
+
+namespace convoy {
+namespace {
+
+void assign_tensors(const std::string& path, const ModelFile& mf, Model& model) {
+  auto restore = [&](const std::string& name, Tensor& dst) {
+    const Tensor* src = mf.find(name);
+    if (!src) fail(path, ": tensor '", name, "' is missing (the file does not match the model '", model.name(), "')");
+    if (!(src->shape() == dst.shape()))
+      fail(path, ": tensor '", name, "' has shape ", src->shape().to_string(), ", the model needs ",
+           dst.shape().to_string());
+    dst.copy_from(*src);
+  };
+  for (Param* p : model.params()) restore(p->name, p->value);
+  for (Buffer& b : model.buffers()) restore(b.name, *b.value);
+}
+
+}  // namespace
+
+void save_model(const std::string& path, Model& model, const nlohmann::json& meta) {
+  nlohmann::json header;
+  header["format"] = "convoy-model";
+  header["config"] = model.config();
+  header["classes"] = model.class_names;
+  header["normalization"] = {{"mean", {model.mean[0], model.mean[1], model.mean[2]}},
+                             {"std", {model.std[0], model.std[1], model.std[2]}},
+                             {"units", "0-255"}};
+  header["meta"] = meta;
+  std::vector<NamedTensor> tensors;
+  for (Param* p : model.params()) tensors.push_back({p->name, p->value});
+  for (Buffer& b : model.buffers()) tensors.push_back({b.name, *b.value});
+  write_model_file(path, header, tensors);
+}
+
+Model load_model(const std::string& path) {
+  ModelFile mf = read_model_file(path);
+  if (mf.header.value("format", std::string()) != "convoy-model" || !mf.header.contains("config"))
+    fail(path, ": not a convoy model (no model config in its header)");
+  Model model = Model::from_config(mf.header["config"], path);
+  assign_tensors(path, mf, model);
+  if (mf.header.contains("classes")) model.class_names = mf.header["classes"].get<std::vector<std::string>>();
+  if (mf.header.contains("normalization")) {
+    auto mean = mf.header["normalization"]["mean"].get<std::vector<float>>();
+    auto stdv = mf.header["normalization"]["std"].get<std::vector<float>>();
+    if (mean.size() != 3 || stdv.size() != 3) fail(path, ": normalisation constants must have 3 channels");
+    for (int c = 0; c < 3; ++c) {
+      model.mean[c] = mean[c];
+      model.std[c] = stdv[c];
+    }
+  }
+  return model;
+}
+
+void load_model_weights(const std::string& path, Model& model) {
+  ModelFile mf = read_model_file(path);
+  assign_tensors(path, mf, model);
+}
+
+}  // namespace convoy
