@@ -104,9 +104,11 @@ std::string default_data_spec() {
   if (holds_batches(data)) return data.string();
   const fs::path archive = data / "cifar-10-binary.tar.gz";
   if (fs::is_regular_file(archive, ec)) return archive.string();
+  const bool had_folder = fs::exists(data, ec);
   try {
     download_verified(kCifar10Url, archive.string(), kCifar10Md5);
   } catch (const Error& e) {
+    if (!had_folder) fs::remove(data, ec);  // leave no empty ./data/ behind (only removes an empty folder)
     fail("no CIFAR-10 data: CONVOY_DATA is unset and ./data/ holds neither cifar-10-batches-bin/ nor "
          "cifar-10-binary.tar.gz, and the download failed: ", e.what(),
          ". Pass --data PATH (a folder of data_batch_1..5.bin + test_batch.bin, the cifar-10-binary.tar.gz archive, "
