@@ -1,7 +1,9 @@
 // Batch normalisation, the fast CPU path.
 // Blocking: one OpenMP task (static schedule) per channel. A channel's N segments of HW
-// contiguous floats are visited twice back to back, so for the training shapes (a channel of
-// 128x32x32 floats = 512 KiB) the second visit reads from L2, not DRAM:
+// contiguous floats are visited twice back to back, the second time in reverse segment order
+// so that it starts on the segments the first visit left in cache (the segments sit C*HW
+// floats apart, a power of two for the usual shapes, so they compete for the same cache sets
+// and only the most recent ones survive):
 //   forward-train: pass 1 sums (x - k) and (x - k)^2 with the shift k = the channel's first
 //                  value (keeps the one-pass variance accurate), pass 2 writes y = a*x + b
 //                  (+ ReLU);
@@ -107,7 +109,7 @@ void batchnorm_forward_train(const BatchNormShape& s, const BatchNormTrainArgs& 
     const double invstd = 1.0 / std::sqrt(var + a.eps);
     const double scale = a.gamma[c] * invstd;
     const float fa = static_cast<float>(scale), fb = static_cast<float>(a.beta[c] - mean * scale);
-    for (int n = 0; n < s.N; ++n) affine(xc + n * plane, yc + n * plane, s.HW, fa, fb, a.relu);
+    for (int n = s.N - 1; n >= 0; --n) affine(xc + n * plane, yc + n * plane, s.HW, fa, fb, a.relu);
     if (a.save_mean) a.save_mean[c] = static_cast<float>(mean);
     if (a.save_invstd) a.save_invstd[c] = static_cast<float>(invstd);
     if (a.running_mean) a.running_mean[c] = static_cast<float>((1.0 - a.momentum) * a.running_mean[c] + a.momentum * mean);
@@ -157,7 +159,7 @@ void batchnorm_backward(const BatchNormShape& s, const BatchNormBackwardArgs& a)
     const float f1 = static_cast<float>(k1);
     const float f2 = static_cast<float>(-k1 * invstd * invstd * sgx / count);
     const float f3 = static_cast<float>(-k1 * sg / count);
-    for (int n = 0; n < s.N; ++n) {
+    for (int n = s.N - 1; n >= 0; --n) {
       const float* __restrict xs = xc + n * plane;
       const float* __restrict dys = dyc + n * plane;
       float* __restrict dxs = dxc + n * plane;
