@@ -53,19 +53,19 @@ void add_bias(int rows, int cols, const float* __restrict bias, float* __restric
 // Column sums: threads own disjoint column blocks and walk all rows, so each output is
 // summed in row order by one thread (deterministic) and rows stream through the cache.
 void sum_rows_accumulate(int rows, int cols, const float* __restrict x, float* __restrict out) {
-  constexpr int kBlock = 256;  // columns per task: 1 KiB of partial sums, stays in L1
+  constexpr int kBlock = 256;  // columns per task: 2 KiB of partial sums, stays in L1
   const int blocks = (cols + kBlock - 1) / kBlock;
   const int64_t total = static_cast<int64_t>(rows) * cols;
 #pragma omp parallel for schedule(static) if (total > kParallelMin && blocks > 1)
   for (int b = 0; b < blocks; ++b) {
     const int c0 = b * kBlock, c1 = c0 + kBlock < cols ? c0 + kBlock : cols;
-    float acc[kBlock];
-    for (int c = c0; c < c1; ++c) acc[c - c0] = 0.0f;
+    double acc[kBlock];  // double: a column may sum many thousands of rows
+    for (int c = c0; c < c1; ++c) acc[c - c0] = 0.0;
     for (int r = 0; r < rows; ++r) {
       const float* __restrict row = x + static_cast<int64_t>(r) * cols;
       for (int c = c0; c < c1; ++c) acc[c - c0] += row[c];
     }
-    for (int c = c0; c < c1; ++c) out[c] += acc[c - c0];
+    for (int c = c0; c < c1; ++c) out[c] = static_cast<float>(out[c] + acc[c - c0]);
   }
 }
 
