@@ -136,7 +136,6 @@ struct BatchLoader::Impl {
       batch_ready.notify_all();
     }
   }
-
 };
 
 BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)

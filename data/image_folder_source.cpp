@@ -40,12 +40,13 @@ ImageTree organise_image_tree(std::vector<ImageFile> files, const LoadOptions& o
   for (size_t i = 0; i < tree.class_names.size(); ++i) label_of[tree.class_names[i]] = static_cast<int32_t>(i);
 
   for (ImageFile& f : files) {
+    if (f.split != "train" && !options.load_test) continue;
     auto it = label_of.find(f.class_name);
     if (it == label_of.end())
       fail(f.where, ": class folder '", f.class_name, "' of the ", f.split, " split has no counterpart under train/");
     f.label = it->second;
     if (f.split == "train") tree.train.push_back(std::move(f));
-    else if (options.load_test) tree.test.push_back(std::move(f));
+    else tree.test.push_back(std::move(f));
   }
   auto by_class_then_file = [](const ImageFile& a, const ImageFile& b) {
     return a.label != b.label ? a.label < b.label : a.file < b.file;
