@@ -47,6 +47,10 @@ const MicroKernel& microkernel_best();
 
 // The packed driver with an explicit micro-kernel and thread count (threads >= 1; the
 // split never changes a result: each C element is summed in the same order regardless).
-void sgemm_packed(const MicroKernel& kernel, const GemmArgs& args, int threads);
+// packing: automatic (by shape), always (pack both operands), or direct_where_possible (read
+// op(A) = A^T and op(B) = B in place whatever the shape); the tests cover all three.
+enum class Packing { automatic, always, direct_where_possible };
+void sgemm_packed(const MicroKernel& kernel, const GemmArgs& args, int threads,
+                  Packing packing = Packing::automatic);
 
 }  // namespace convoy::kernels::cpu::gemm

@@ -17,6 +17,12 @@ namespace convoy::kernels {
 namespace {
 
 using cpu::gemm::MicroKernel;
+using cpu::gemm::Packing;
+
+const Packing kPackings[] = {Packing::automatic, Packing::always, Packing::direct_where_possible};
+const char* name(Packing p) {
+  return p == Packing::automatic ? "automatic" : p == Packing::always ? "always" : "direct";
+}
 
 struct Problem {
   GemmArgs args;
@@ -116,9 +122,10 @@ TEST(CpuGemm, EveryKernelOddShapesAllTransposes) {
           for (int N : {1, 17, 67}) {
             const int K = kOddSizes[(M + N) % 6];
             const Problem p = make_problem(M, N, K, ta, tb, /*pad=*/3, 1.0f, 0.0f, seed++);
-            for (int threads : {1, 2})
-              expect_matches(p, [&](const GemmArgs& g) { cpu::gemm::sgemm_packed(*uk, g, threads); },
-                             std::string(uk->name) + " " + describe(p.args, threads));
+            for (Packing packing : kPackings)
+              for (int threads : {1, 2})
+                expect_matches(p, [&](const GemmArgs& g) { cpu::gemm::sgemm_packed(*uk, g, threads, packing); },
+                               std::string(uk->name) + " " + name(packing) + " " + describe(p.args, threads));
           }
   }
 }
@@ -130,9 +137,10 @@ TEST(CpuGemm, EveryKernelLargerThanOneBlock) {
     for (Trans ta : {Trans::no, Trans::yes})
       for (Trans tb : {Trans::no, Trans::yes}) {
         const Problem p = make_problem(257, 131, 521, ta, tb, /*pad=*/5, 0.75f, -0.5f, seed++);
-        for (int threads : {1, 2})
-          expect_matches(p, [&](const GemmArgs& g) { cpu::gemm::sgemm_packed(*uk, g, threads); },
-                         std::string(uk->name) + " " + describe(p.args, threads));
+        for (Packing packing : kPackings)
+          for (int threads : {1, 2})
+            expect_matches(p, [&](const GemmArgs& g) { cpu::gemm::sgemm_packed(*uk, g, threads, packing); },
+                           std::string(uk->name) + " " + name(packing) + " " + describe(p.args, threads));
       }
   }
 }
