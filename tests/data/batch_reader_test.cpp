@@ -1,5 +1,6 @@
 // The binary batch reader: round trip of generated batches and every validation error.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "data/sources.h"
 #include "data_test_helpers.h"
@@ -72,6 +73,13 @@ TEST(BatchReader, MissingAndUnreadableFiles) {
   std::string e = error_of([&] { read_cifar_batch_file(dir / "nope.bin"); });
   EXPECT_NE(e.find("nope.bin"), std::string::npos) << e;
   EXPECT_NE(e.find("missing"), std::string::npos) << e;
+  if (geteuid() != 0) {  // root reads anything, so permissions only bite for other users
+    test::write_file(dir / "locked.bin", test::batch_bytes(1, 1));
+    std::filesystem::permissions(dir / "locked.bin", std::filesystem::perms::none);
+    e = error_of([&] { read_cifar_batch_file(dir / "locked.bin"); });
+    EXPECT_NE(e.find("locked.bin"), std::string::npos) << e;
+    EXPECT_NE(e.find("cannot be opened"), std::string::npos) << e;
+  }
   std::filesystem::create_directories(dir / "folder.bin");
   e = error_of([&] { read_cifar_batch_file(dir / "folder.bin"); });
   EXPECT_NE(e.find("folder.bin"), std::string::npos) << e;
