@@ -10,6 +10,9 @@
 // Inside an enclosing omp parallel region (convolution's one-image-per-thread loops) it runs
 // on the calling thread only; buffers are thread_local, so concurrent calls are safe.
 #include <omp.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -68,13 +71,68 @@ Scratch& scratch_b() {
 
 // ---- packing ---------------------------------------------------------------------------
 
+// One MR-row micro-panel of op(A) = A (rows contiguous in k): MR read streams, one
+// contiguous write stream; MR is a constant so the inner loop is fully unrolled.
+template <int MR>
+void pack_a_rows(const float* src, long lda, int kc, float* dst) {
+  const float* rows[MR];
+  for (int r = 0; r < MR; ++r) rows[r] = src + r * lda;
+  for (int k = 0; k < kc; ++k)
+    for (int r = 0; r < MR; ++r) dst[k * MR + r] = rows[r][k];
+}
+
+#if defined(__SSE2__)
+// MR = 6 with SSE (baseline x86-64): per 4 k, rows 0-3 go through a 4 x 4 register
+// transpose and rows 4-5 through an unpack, so 24 values move with 6 loads and 6 stores
+// instead of 24 of each; the 6-row panel is where the packing time of small-N calls goes.
+template <>
+void pack_a_rows<6>(const float* src, long lda, int kc, float* dst) {
+  const float *r0 = src, *r1 = src + lda, *r2 = src + 2 * lda, *r3 = src + 3 * lda, *r4 = src + 4 * lda,
+              *r5 = src + 5 * lda;
+  int k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    __m128 a0 = _mm_loadu_ps(r0 + k), a1 = _mm_loadu_ps(r1 + k), a2 = _mm_loadu_ps(r2 + k),
+           a3 = _mm_loadu_ps(r3 + k);
+    const __m128 a4 = _mm_loadu_ps(r4 + k), a5 = _mm_loadu_ps(r5 + k);
+    _MM_TRANSPOSE4_PS(a0, a1, a2, a3);               // a_j = rows 0-3 at k + j
+    const __m128 lo45 = _mm_unpacklo_ps(a4, a5);     // r4[k] r5[k] r4[k+1] r5[k+1]
+    const __m128 hi45 = _mm_unpackhi_ps(a4, a5);     // r4[k+2] r5[k+2] r4[k+3] r5[k+3]
+    float* d = dst + k * 6;
+    _mm_storeu_ps(d + 0, a0);
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), lo45);
+    _mm_storeu_ps(d + 6, a1);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 10), lo45);
+    _mm_storeu_ps(d + 12, a2);
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 16), hi45);
+    _mm_storeu_ps(d + 18, a3);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 22), hi45);
+  }
+  for (; k < kc; ++k) {
+    float* d = dst + k * 6;
+    d[0] = r0[k], d[1] = r1[k], d[2] = r2[k], d[3] = r3[k], d[4] = r4[k], d[5] = r5[k];
+  }
+}
+#endif
+
+// One NR-column micro-panel of op(B) = B (NR contiguous values per k): a fixed-size copy.
+template <int NR>
+void pack_b_cols(const float* src, long ldb, int kc, float* dst) {
+  for (int k = 0; k < kc; ++k)
+    for (int j = 0; j < NR; ++j) dst[k * NR + j] = src[k * ldb + j];
+}
+
 // op(A)[i][k] for rows [i0, i0+mc) and columns [k0, k0+kc) into ceil(mc/MR) micro-panels,
 // each MR x kc stored k-major (MR values per k), rows past mc zero-filled.
 void pack_a(const GemmArgs& g, int i0, int mc, int k0, int kc, int mr, float* dst) {
   const long lda = g.lda;
   for (int p = 0; p < mc; p += mr) {
     const int rows = std::min(mr, mc - p);
-    if (g.trans_a == Trans::no) {
+    if (g.trans_a == Trans::no && rows == mr && (mr == 6 || mr == 12 || mr == 4)) {
+      const float* src = g.A + (i0 + p) * lda + k0;
+      if (mr == 6) pack_a_rows<6>(src, lda, kc, dst);
+      if (mr == 12) pack_a_rows<12>(src, lda, kc, dst);
+      if (mr == 4) pack_a_rows<4>(src, lda, kc, dst);
+    } else if (g.trans_a == Trans::no) {
       // Row i of op(A) is contiguous: read rows, write with stride mr.
       for (int r = 0; r < rows; ++r) {
         const float* src = g.A + (i0 + p + r) * lda + k0;
@@ -101,7 +159,12 @@ void pack_b(const GemmArgs& g, int k0, int kc, int j0, int nc, int nr, float* ds
   const long ldb = g.ldb;
   for (int p = 0; p < nc; p += nr) {
     const int cols = std::min(nr, nc - p);
-    if (g.trans_b == Trans::no) {
+    if (g.trans_b == Trans::no && cols == nr && (nr == 16 || nr == 32 || nr == 8)) {
+      const float* src = g.B + k0 * ldb + j0 + p;
+      if (nr == 16) pack_b_cols<16>(src, ldb, kc, dst);
+      if (nr == 32) pack_b_cols<32>(src, ldb, kc, dst);
+      if (nr == 8) pack_b_cols<8>(src, ldb, kc, dst);
+    } else if (g.trans_b == Trans::no) {
       for (int k = 0; k < kc; ++k) {
         const float* src = g.B + (k0 + k) * ldb + j0 + p;
         float* d = dst + k * nr;
