@@ -112,6 +112,26 @@ void pack_a_rows<6>(const float* src, long lda, int kc, float* dst) {
     d[0] = r0[k], d[1] = r1[k], d[2] = r2[k], d[3] = r3[k], d[4] = r4[k], d[5] = r5[k];
   }
 }
+
+// One NR-column micro-panel of op(B) = B^T (NR rows of B, each contiguous in k), NR a
+// multiple of 4: 4 x 4 register transposes turn 4 rows x 4 k into 4 k x 4 columns.
+template <int NR>
+void pack_bt_cols_sse(const float* src, long ldb, int kc, float* dst) {
+  int k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    for (int j = 0; j < NR; j += 4) {
+      __m128 b0 = _mm_loadu_ps(src + (j + 0) * ldb + k), b1 = _mm_loadu_ps(src + (j + 1) * ldb + k),
+             b2 = _mm_loadu_ps(src + (j + 2) * ldb + k), b3 = _mm_loadu_ps(src + (j + 3) * ldb + k);
+      _MM_TRANSPOSE4_PS(b0, b1, b2, b3);
+      _mm_storeu_ps(dst + (k + 0) * NR + j, b0);
+      _mm_storeu_ps(dst + (k + 1) * NR + j, b1);
+      _mm_storeu_ps(dst + (k + 2) * NR + j, b2);
+      _mm_storeu_ps(dst + (k + 3) * NR + j, b3);
+    }
+  }
+  for (; k < kc; ++k)
+    for (int j = 0; j < NR; ++j) dst[k * NR + j] = src[j * ldb + k];
+}
 #endif
 
 // One NR-column micro-panel of op(B) = B (NR contiguous values per k): a fixed-size copy.
@@ -164,6 +184,13 @@ void pack_b(const GemmArgs& g, int k0, int kc, int j0, int nc, int nr, float* ds
       if (nr == 16) pack_b_cols<16>(src, ldb, kc, dst);
       if (nr == 32) pack_b_cols<32>(src, ldb, kc, dst);
       if (nr == 8) pack_b_cols<8>(src, ldb, kc, dst);
+#if defined(__SSE2__)
+    } else if (g.trans_b == Trans::yes && cols == nr && (nr == 16 || nr == 32 || nr == 8)) {
+      const float* src = g.B + (j0 + p) * ldb + k0;
+      if (nr == 16) pack_bt_cols_sse<16>(src, ldb, kc, dst);
+      if (nr == 32) pack_bt_cols_sse<32>(src, ldb, kc, dst);
+      if (nr == 8) pack_bt_cols_sse<8>(src, ldb, kc, dst);
+#endif
     } else if (g.trans_b == Trans::no) {
       for (int k = 0; k < kc; ++k) {
         const float* src = g.B + (k0 + k) * ldb + j0 + p;
