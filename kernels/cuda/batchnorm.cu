@@ -130,11 +130,12 @@ __global__ void forward_finalize_kernel(ForwardFinalizeArgs a) {
 }
 
 // Element-wise y = x * scale[c] + shift[c] (then ReLU): one thread per value, grid-stride,
-// channel from the flattened index. Index is 32-bit when the tensor allows it.
+// channel from the flattened index. Index is 32-bit when the tensor allows it. y may
+// alias x (in-place), so neither is __restrict__.
 template <typename Index>
-__global__ void normalize_kernel(Index total, int C, int HW, const float* __restrict__ x,
+__global__ void normalize_kernel(Index total, int C, int HW, const float* x,
                                  const float* __restrict__ scale, const float* __restrict__ shift, bool relu,
-                                 float* __restrict__ y) {
+                                 float* y) {
   const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
     const int c = static_cast<int>((i / HW) % C);
@@ -147,9 +148,9 @@ __global__ void normalize_kernel(Index total, int C, int HW, const float* __rest
 // Inference: the per-channel coefficients from the running statistics, recomputed per
 // value (two cached loads and a sqrt are cheaper than another launch).
 template <typename Index>
-__global__ void infer_kernel(Index total, int C, int HW, const float* __restrict__ x, const float* __restrict__ gamma,
+__global__ void infer_kernel(Index total, int C, int HW, const float* x, const float* __restrict__ gamma,
                              const float* __restrict__ beta, const float* __restrict__ running_mean,
-                             const float* __restrict__ running_var, float eps, bool relu, float* __restrict__ y) {
+                             const float* __restrict__ running_var, float eps, bool relu, float* y) {
   const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
     const int c = static_cast<int>((i / HW) % C);
