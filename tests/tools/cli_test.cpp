@@ -1,0 +1,84 @@
+// The tools as a user meets them: --help, bad flags, bad data paths, and train -> eval on a
+// small synthetic run. Each failure must be one clear line and a non-zero exit.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;
+};
+
+Result run(const std::string& cmd) {
+  std::string full = cmd + " 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+std::string tool(const std::string& name) { return std::string(CONVOY_BINARY_DIR) + "/bin/" + name; }
+
+TEST(Cli, TrainHelpListsTheFlags) {
+  Result r = run(tool("convoy-train") + " --help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag : {"--data", "--model", "--epochs", "--batch-size", "--lr", "--seed", "--threads", "--out",
+                           "--train-batches", "--device"})
+    EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
+}
+
+TEST(Cli, BadFlagValueIsAnError) {
+  Result r = run(tool("convoy-train") + " --epochs zero --data synthetic");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--epochs"), std::string::npos) << r.output;
+  r = run(tool("convoy-train") + " --train-batches 6 --data synthetic");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--train-batches"), std::string::npos) << r.output;
+}
+
+TEST(Cli, MissingDataPathNamesIt) {
+  Result r = run(tool("convoy-train") + " --data /nonexistent/cifar --epochs 1 --no-progress");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("/nonexistent/cifar"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("error"), std::string::npos) << r.output;
+}
+
+TEST(Cli, UnknownModelAndDeviceAreErrors) {
+  Result r = run(tool("convoy-train") + " --data synthetic --model vgg99 --epochs 1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("vgg99"), std::string::npos) << r.output;
+  r = run(tool("convoy-train") + " --data synthetic --device tpu --epochs 1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("tpu"), std::string::npos) << r.output;
+}
+
+TEST(Cli, SyntheticTrainThenEval) {
+  auto dir = std::filesystem::temp_directory_path() / ("convoy_cli_" + std::to_string(::getpid()));
+  Result r = run(tool("convoy-train") + " --data synthetic --epochs 1 --batch-size 100 --threads 2 --no-progress --out " +
+                 dir.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("epoch=1 train_loss="), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("data=synthetic"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[synthetic data]"), std::string::npos) << r.output;
+  ASSERT_TRUE(std::filesystem::exists(dir / "model.convoy"));
+  ASSERT_TRUE(std::filesystem::exists(dir / "report.json"));
+  r = run(tool("convoy-eval") + " --data synthetic --threads 2 --model " + (dir / "model.convoy").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("test_acc="), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("confusion matrix"), std::string::npos) << r.output;
+  r = run(tool("convoy-eval") + " --data synthetic --model " + (dir / "report.json").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("not a convoy model file"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The one prepared GPU check (issue: CUDA backend). Run on a machine with an NVIDIA GPU from
+# the repository root, after tools/gpu/prepare-carry.sh filled .gpu-carry/ on a build host:
+#   OUT=/some/folder tools/gpu/gpu-check.sh [stages...]
+# Stages (default: all): env tests memcheck bench train peer. Each stage has its own time
+# limit; one failing stage does not stop the others. Logs go to $OUT/gpu-check.log, benchmark
+# JSON to $OUT/*.json, and a results table is printed last (and saved as $OUT/summary.txt).
+set -u
+cd "$(dirname "$0")/../.."
+OUT="${OUT:-/tmp/convoy-gpu-out}"
+mkdir -p "$OUT"
+C="$PWD/.gpu-carry"
+LOG="$OUT/gpu-check.log"
+SUMMARY="$OUT/summary.txt"
+: >"$LOG"
+: >"$SUMMARY"
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(env tests memcheck bench train peer)
+want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+row() { printf '%-34s %s\n' "$1" "$2" | tee -a "$SUMMARY"; }
+
+# CUDA libraries: the toolkit's, else the Python wheels under the python3 that holds PyTorch.
+PY=python3
+site=$($PY -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null || true)
+libdirs="$C/lib"
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+         "$site"/nvidia/cublas/lib "$site"/nvidia/cudnn/lib "$site"/nvidia/nccl/lib \
+         "$site"/nvidia/cuda_runtime/lib "$site"/nvidia/cu13/lib; do
+  [ -d "$d" ] && libdirs="$libdirs:$d"
+done
+export LD_LIBRARY_PATH="$libdirs:${LD_LIBRARY_PATH:-}"
+# Use the carried libstdc++ only when the image's is older than the one we built with.
+if ! ldd "$C/bin/convoy-train" 2>&1 | grep -q "not found" && "$C/bin/convoy-train" --help >/dev/null 2>&1; then :; else
+  export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$C/libstdcxx"
+fi
+BIN="$C/bin"
+DATA="$C/data/cifar10-jpeg75.tar.gz"
+
+run_stage() {  # name timeout command...
+  local name=$1 limit=$2; shift 2
+  local t0=$(date +%s)
+  echo "===== $name: $*" >>"$LOG"
+  timeout "$limit" "$@" >>"$LOG" 2>&1
+  local rc=$? t1=$(date +%s)
+  echo "===== $name: rc=$rc in $((t1 - t0)) s" >>"$LOG"
+  row "$name" "rc=$rc $((t1 - t0))s"
+  return $rc
+}
+
+if want env; then
+  {
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
+    nvcc --version | tail -1
+    echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+    for f in "$BIN"/*; do ldd "$f" | grep "not found" | sed "s|^|$(basename "$f"): |"; done
+    $PY -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name(0))'
+  } >>"$LOG" 2>&1
+  row "gpu" "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)"
+fi
+
+if want tests; then
+  run_stage "gpu tests" 240 "$BIN/convoy_gpu_tests" --gtest_brief=1
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) " "$LOG" | tail -3 | while read -r l; do row "  gtest" "$l"; done
+fi
+
+if want memcheck; then
+  # Every GPU test under memcheck; the large-shape and benchmark-like cases are filtered out
+  # to fit the time (they run without the sanitizer in 'tests').
+  run_stage "memcheck" 300 compute-sanitizer --tool memcheck --error-exitcode 9 --print-limit 20 \
+    "$BIN/convoy_gpu_tests" --gtest_brief=1 --gtest_filter="${MEMCHECK_FILTER:-*-*Large*:*Big*}"
+  grep -E "ERROR SUMMARY" "$LOG" | tail -1 | while read -r l; do row "  sanitizer" "$l"; done
+fi
+
+if want bench; then
+  for b in gemm_cuda_bench conv2d_cuda_bench ops_cuda_bench; do
+    [ -x "$BIN/$b" ] || continue
+    run_stage "$b" 200 "$BIN/$b" --benchmark_min_time=0.1 --benchmark_format=console \
+      --benchmark_out="$OUT/$b.json" --benchmark_out_format=json
+  done
+fi
+
+if want train; then
+  run_stage "train quick cuda (2 ep)" 150 "$BIN/convoy-train" --device cuda --model quick --epochs 2 \
+    --batch-size 128 --data "$DATA" --threads 16 --no-progress --out "$OUT/run-quick"
+  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  quick" "$l"; done
+  run_stage "train resnet cuda (${RESNET_EPOCHS:-2} ep)" "${RESNET_LIMIT:-200}" "$BIN/convoy-train" --device cuda \
+    --model resnet --epochs "${RESNET_EPOCHS:-2}" --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 \
+    --schedule one_cycle --data "$DATA" --threads 16 --no-progress --out "$OUT/run-resnet"
+  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  resnet" "$l"; done
+fi
+
+if want peer; then
+  run_stage "pytorch quick cuda (1 ep)" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
+    --model quick --epochs 1 --batch-size 128 --threads 16 --json "$OUT/peer-quick.json"
+  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  torch quick" "$l"; done
+  run_stage "pytorch resnet cuda (1 ep)" 150 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
+    --model resnet --epochs 1 --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --threads 16 \
+    --json "$OUT/peer-resnet.json"
+  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  torch resnet" "$l"; done
+fi
+
+echo
+echo "================ convoy GPU check: $(date -u +%Y-%m-%dT%H:%M:%SZ) ================"
+cat "$SUMMARY"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the CUDA configuration here (the GPU machine has no network and no -dev packages)
+# and gathers into .gpu-carry/ (git-ignored) what tools/gpu/gpu-check.sh needs there: the
+# executables, the shared libraries they use that a bare CUDA image may lack, and the CIFAR
+# JPEG archive. CUDA's own libraries (cudart, cuBLAS, cuDNN, NCCL) are found on the GPU
+# machine instead (toolkit or the Python wheels), see gpu-check.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD_DIR="${BUILD_DIR:-build-gpu}"
+export BUILD_DIR
+scripts/build.sh -DCONVOY_ENABLE_CUDA=ON -DCONVOY_CUDA_ARCHITECTURES=90
+rm -rf .gpu-carry
+mkdir -p .gpu-carry/bin .gpu-carry/lib .gpu-carry/data
+cp "$BUILD_DIR"/bin/convoy-* .gpu-carry/bin/
+for t in "$BUILD_DIR"/tests/convoy_*_tests; do cp "$t" .gpu-carry/bin/; done
+for b in "$BUILD_DIR"/bench/*_bench; do cp "$b" .gpu-carry/bin/; done
+# Shared libraries: everything ldd resolves except glibc's and CUDA's own.
+for f in .gpu-carry/bin/*; do ldd "$f" | awk '/=> \//{print $3}'; done | sort -u | while read -r lib; do
+  case "$(basename "$lib")" in
+    libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libgcc_s.so*|libstdc++.so*) ;;
+    libcuda.so*|libcublas*|libcudnn*|libnccl*) ;;
+    *) cp -L "$lib" .gpu-carry/lib/ ;;
+  esac
+done
+# libstdc++ from Debian 12 (GCC 12): carried under another folder, used only if the image's is older.
+mkdir -p .gpu-carry/libstdcxx
+cp -L "$(g++ -print-file-name=libstdc++.so.6)" .gpu-carry/libstdcxx/
+cp ../shared/data/cifar10-jpeg75.tar.gz .gpu-carry/data/
+du -sh .gpu-carry .gpu-carry/*
