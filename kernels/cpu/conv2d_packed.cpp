@@ -38,7 +38,7 @@ using conv::scratch;
 using gemm::MicroKernel;
 
 constexpr int kTargetColumns = 256;  // pixels per forward GEMM: B block = kc x 256 floats = 256 KiB
-constexpr int kTapBlock = 512;       // taps per backward-weights B block (a multiple of NR)
+constexpr int kTapBlock = 256;       // taps per backward-weights B block: kc x 256 floats = 256 KiB (L2)
 
 inline int round_up(int v, int m) { return (v + m - 1) / m * m; }
 
