@@ -41,17 +41,18 @@ size_t y_size(const Conv2dShape& s) { return static_cast<size_t>(s.N) * s.K * s.
 std::vector<Conv2dShape> shapes() {
   return {
       shape(3, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1),     // odd everything, same padding
-      shape(2, 4, 11, 13, 6, 5, 5, 1, 1, 2, 2),   // 5x5 pad 2
-      shape(4, 5, 10, 9, 7, 3, 3, 2, 2, 1, 1),    // stride 2
+      shape(2, 12, 11, 13, 6, 5, 5, 1, 1, 2, 2),  // 5x5 pad 2
+      shape(4, 9, 10, 9, 7, 3, 3, 2, 2, 1, 1),    // stride 2, enough channels for the packed default
       shape(3, 2, 13, 11, 3, 3, 2, 3, 2, 0, 1),   // non-square window, mixed strides
       shape(2, 3, 8, 12, 4, 2, 5, 1, 3, 2, 0),    // wide window, stride 3 across
-      shape(5, 7, 6, 5, 9, 1, 1, 1, 1, 0, 0),     // 1x1 pointwise (no im2col)
+      shape(5, 17, 6, 5, 9, 1, 1, 1, 1, 0, 0),    // 1x1 pointwise (no im2col)
       shape(3, 6, 7, 7, 4, 1, 1, 2, 2, 0, 0),     // 1x1 strided (im2col path)
       shape(2, 3, 5, 6, 2, 1, 1, 1, 1, 1, 2),     // 1x1 padded
       shape(7, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1),     // tiny maps: several images per GEMM
       shape(9, 5, 3, 5, 6, 3, 3, 1, 1, 2, 1),     // pad 2 > needed, odd batch
       shape(1, 3, 12, 10, 4, 3, 3, 1, 1, 1, 1),   // batch smaller than the thread count
       shape(3, 2, 7, 7, 3, 7, 7, 1, 1, 0, 0),     // window as large as the input
+      shape(2, 29, 17, 17, 149, 3, 3, 1, 1, 1, 1),  // several kc, mc and pixel blocks
   };
 }
 
@@ -213,7 +214,7 @@ TEST(Conv2dCpu, DeterministicForAThreadCountAndCloseAcrossCounts) {
 // Called from inside a parallel region (as a layer running per-sample work might), each
 // thread computes its own convolution serially and gets the right answer.
 TEST(Conv2dCpu, WorksInsideAParallelRegion) {
-  const Conv2dShape s = shape(3, 4, 7, 6, 5, 3, 3, 1, 1, 1, 1);
+  const Conv2dShape s = shape(3, 10, 7, 6, 5, 3, 3, 1, 1, 1, 1);
   const auto x = random_vector(x_size(s), 31), w = random_vector(w_size(s), 32);
   auto want = poisoned(y_size(s));
   cpu::conv2d_forward_reference(s, x.data(), w.data(), nullptr, want.data());
