@@ -91,6 +91,7 @@ void write_model_file(const std::string& path, const nlohmann::json& header_in,
     offset = round_up(offset + nbytes, 64);
   }
   header["tensors"] = index;
+  header["data_bytes"] = offset;  // the file is exactly data start + this: truncation is detectable
   std::string text = header.dump();
 
   std::string out(kMagic, kMagic + 8);
@@ -132,6 +133,13 @@ ModelFile parse_model_file(const std::string& name, const std::vector<char>& byt
   if (!mf.header.contains("tensors") || !mf.header["tensors"].is_array())
     fail(name, ": header has no tensor index");
   const std::size_t data_start = round_up(16 + hlen + 4, 64);
+  if (!mf.header.contains("data_bytes") || !mf.header["data_bytes"].is_number_unsigned())
+    fail(name, ": header has no data size");
+  const std::size_t expected = data_start + mf.header["data_bytes"].get<std::size_t>();
+  if (bytes.size() < expected)
+    fail(name, ": truncated: ", bytes.size(), " bytes, the header describes ", expected);
+  if (bytes.size() > expected)
+    fail(name, ": ", bytes.size() - expected, " unexpected bytes after the data at offset ", expected);
   for (const auto& t : mf.header["tensors"]) {
     std::string tname = t.value("name", std::string("?"));
     try {
@@ -156,6 +164,7 @@ ModelFile parse_model_file(const std::string& name, const std::vector<char>& byt
     }
   }
   mf.header.erase("tensors");
+  mf.header.erase("data_bytes");
   return mf;
 }
 

@@ -3,11 +3,12 @@
 //   "CONVOYMF"  8 bytes magic
 //   u32         format version (kModelFormatVersion)
 //   u32         header length H
-//   H bytes     header JSON: {"tensors": [{"name", "shape", "dtype": "float32", "offset",
+//   H bytes     header JSON: {"data_bytes": D, "tensors": [{"name", "shape", "dtype": "float32", "offset",
 //               "nbytes", "crc32"}], ...whatever the caller adds (config, classes, ...)}
 //   u32         CRC-32 of the version, length and header bytes
 //   padding     zeros up to a multiple of 64
-//   data        each tensor's bytes at its offset (relative to the start of data)
+//   data        D bytes: each tensor at its offset (relative to the start of data); the file
+//               ends exactly there
 // Files are written atomically: a temporary file in the same folder, fsync, rename, so a
 // crash never leaves a half-written file under the final name.
 #pragma once
