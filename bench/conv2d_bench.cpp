@@ -1,14 +1,16 @@
 // CPU convolution benchmarks: forward, backward-data and backward-weights for every conv
 // layer of the `quick` and `resnet` models, reported as GFLOP/s (2*N*K*C*R*S*P*Q per pass)
 // and images/s; `quick_all_layers` times the three quick layers' full forward + backward
-// (the conv share of one training step). With OpenBLAS, an im2col + cblas_sgemm forward
-// gives the vendor yardstick. Run with OMP_NUM_THREADS set to the thread count to report.
+// (the conv share of one training step). Every variant of kernels/cpu/conv2d_variants.h is
+// timed beside the default. With OpenBLAS, an im2col + cblas_sgemm forward gives the
+// vendor yardstick. Run with OMP_NUM_THREADS set to the thread count to report.
 #include <benchmark/benchmark.h>
 
 #include <string>
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_variants.h"
 #include "kernels/cpu/im2col.h"
 #include "tests/common/test_util.h"
 
@@ -71,21 +73,25 @@ void report(benchmark::State& state, const Conv2dShape& s, double passes) {
                                                   benchmark::Counter::kIsRate);
 }
 
-void forward(benchmark::State& state, Conv2dShape s) {
+using Forward = void (*)(const Conv2dShape&, const float*, const float*, const float*, float*);
+using BackwardData = void (*)(const Conv2dShape&, const float*, const float*, float*);
+using BackwardWeights = void (*)(const Conv2dShape&, const float*, const float*, float*, float*);
+
+void forward(benchmark::State& state, Conv2dShape s, Forward fn) {
   Buffers b(s);
-  for (auto _ : state) cpu::conv2d_forward(s, b.x.data(), b.w.data(), b.b.data(), b.y.data());
+  for (auto _ : state) fn(s, b.x.data(), b.w.data(), b.b.data(), b.y.data());
   report(state, s, 1);
 }
 
-void backward_data(benchmark::State& state, Conv2dShape s) {
+void backward_data(benchmark::State& state, Conv2dShape s, BackwardData fn) {
   Buffers b(s);
-  for (auto _ : state) cpu::conv2d_backward_data(s, b.y.data(), b.w.data(), b.dx.data());
+  for (auto _ : state) fn(s, b.y.data(), b.w.data(), b.dx.data());
   report(state, s, 1);
 }
 
-void backward_weights(benchmark::State& state, Conv2dShape s) {
+void backward_weights(benchmark::State& state, Conv2dShape s, BackwardWeights fn) {
   Buffers b(s);
-  for (auto _ : state) cpu::conv2d_backward_weights(s, b.x.data(), b.y.data(), b.dw.data(), b.db.data());
+  for (auto _ : state) fn(s, b.x.data(), b.y.data(), b.dw.data(), b.db.data());
   report(state, s, 1);
 }
 
@@ -128,21 +134,35 @@ void openblas_forward(benchmark::State& state, Conv2dShape s) {
 }
 #endif
 
+template <typename Fn, typename Bench>
+void add(const std::string& name, Bench bench, const Conv2dShape& s, Fn fn) {
+  benchmark::RegisterBenchmark(name.c_str(), bench, s, fn)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+// Names: <model>/<layer>/<pass>[_<variant>]; the pass without a suffix is the default
+// (whatever cpu::conv2d_* picks), the suffixed ones are the variants it chooses from.
 int register_all() {
   for (const Layer& l : layers()) {
-    const std::string n = l.name;
-    benchmark::RegisterBenchmark((n + "/forward").c_str(), forward, l.shape)->UseRealTime()->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark((n + "/backward_data").c_str(), backward_data, l.shape)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark((n + "/backward_weights").c_str(), backward_weights, l.shape)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    const std::string n = std::string(l.name) + "/";
+    add(n + "forward", forward, l.shape, static_cast<Forward>(cpu::conv2d_forward));
+    add(n + "forward_im2col", forward, l.shape, static_cast<Forward>(cpu::conv2d_forward_im2col));
+    add(n + "forward_packed", forward, l.shape, static_cast<Forward>(cpu::conv2d_forward_packed));
 #if CONVOY_HAVE_OPENBLAS
-    benchmark::RegisterBenchmark((n + "/forward_openblas").c_str(), openblas_forward, l.shape)
+    benchmark::RegisterBenchmark((n + "forward_openblas").c_str(), openblas_forward, l.shape)
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
 #endif
+    add(n + "backward_data", backward_data, l.shape, static_cast<BackwardData>(cpu::conv2d_backward_data));
+    add(n + "backward_data_im2col", backward_data, l.shape,
+        static_cast<BackwardData>(cpu::conv2d_backward_data_im2col));
+    add(n + "backward_data_packed", backward_data, l.shape,
+        static_cast<BackwardData>(cpu::conv2d_backward_data_packed));
+    add(n + "backward_weights", backward_weights, l.shape,
+        static_cast<BackwardWeights>(cpu::conv2d_backward_weights));
+    add(n + "backward_weights_im2col", backward_weights, l.shape,
+        static_cast<BackwardWeights>(cpu::conv2d_backward_weights_im2col));
+    add(n + "backward_weights_packed", backward_weights, l.shape,
+        static_cast<BackwardWeights>(cpu::conv2d_backward_weights_packed));
   }
   benchmark::RegisterBenchmark("quick/all_layers_fwd_bwd", quick_all_layers)->UseRealTime()->Unit(benchmark::kMillisecond);
   return 0;
