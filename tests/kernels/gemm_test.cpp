@@ -194,6 +194,18 @@ TEST(CpuGemm, SameResultForOneAndTwoThreads) {
   EXPECT_EQ(window(one, g), window(two, g));
 }
 
+// Reading an operand in place performs the same arithmetic as packing it: bit-identical.
+TEST(CpuGemm, InPlaceOperandsGiveTheSameBits) {
+  const Problem p = make_problem(61, 45, 300, Trans::yes, Trans::no, 2, 1.0f, 0.5f, 91);
+  std::vector<float> packed = initial_c(p), direct = initial_c(p);
+  GemmArgs g = p.args;
+  g.C = packed.data();
+  cpu::gemm::sgemm_packed(cpu::gemm::microkernel_best(), g, 1, Packing::always);
+  g.C = direct.data();
+  cpu::gemm::sgemm_packed(cpu::gemm::microkernel_best(), g, 1, Packing::direct_where_possible);
+  EXPECT_EQ(window(packed, g), window(direct, g));
+}
+
 // Convolution calls sgemm from inside its own parallel loop: it must run on the calling
 // thread, never deadlock, and keep per-thread scratch apart.
 TEST(CpuGemm, CalledFromInsideParallelRegion) {
