@@ -153,6 +153,19 @@ inline void gather_row(const float* base, const Run* runs, int nruns, float* dst
   }
 }
 
+// A kc x NR micro-panel: row k gathers the runs at base + row_off[k]. The common case, one
+// full-width run (a row of 16 output pixels, or 16 channels of one tap), is a fixed-size
+// copy the compiler turns into two vector moves.
+void gather_panel(const float* base, const long* row_off, int kc, const Run* runs, int nruns, int nr,
+                  float* panel) {
+  if (nruns == 1 && runs[0].off >= 0 && nr == 16) {
+    const float* src = base + runs[0].off;
+    for (int k = 0; k < kc; ++k) std::memcpy(panel + k * 16, src + row_off[k], 16 * sizeof(float));
+    return;
+  }
+  for (int k = 0; k < kc; ++k) gather_row(base + row_off[k], runs, nruns, panel + k * nr);
+}
+
 // Weights as the A operand: for each kc block of taps, Mp/MR panels of kc x MR (k-major),
 // rows past K zero. Block pc starts at pc * Mp.
 void pack_weights(const Conv2dShape& s, const Geometry& g, const MicroKernel& uk, int Mp, const float* w,
@@ -210,8 +223,7 @@ void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w,
         const int kc = std::min(uk.kc, g.CRS - pc);
         for (int j0 = 0; j0 < npad; j0 += NR) {  // B micro-panel: kc taps x NR pixels
           const int nruns = make_runs(g.pix_off.data(), j0, cols, NR, runs.data());
-          float* panel = bblock + static_cast<long>(j0) * kc;
-          for (int k = 0; k < kc; ++k) gather_row(padded + g.tap_off[pc + k], runs.data(), nruns, panel + k * NR);
+          gather_panel(padded, g.tap_off.data() + pc, kc, runs.data(), nruns, NR, bblock + static_cast<long>(j0) * kc);
         }
         multiply_block(uk, kc, Mp, npad, a.data() + static_cast<long>(pc) * Mp, bblock, c, npad,
                        pc == 0 ? 0.0f : 1.0f);
@@ -275,9 +287,8 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
           const int nc = std::min(tap_block, Np - jc);
           for (int j0 = jc; j0 < jc + nc; j0 += NR) {  // B micro-panel: kc pixels x NR taps
             const int nruns = make_runs(g.tap_off_hwc.data(), j0, g.CRS, NR, runs.data());
-            float* panel = bblock + static_cast<long>(j0 - jc) * kc;
-            for (int k = 0; k < kc; ++k)
-              gather_row(padded + g.pix_off_hwc[pc + k], runs.data(), nruns, panel + k * NR);
+            gather_panel(padded, g.pix_off_hwc.data() + pc, kc, runs.data(), nruns, NR,
+                         bblock + static_cast<long>(j0 - jc) * kc);
           }
           multiply_block(uk, kc, Mp, nc, ablock, bblock, part + jc, Np, 1.0f);
         }
