@@ -260,7 +260,8 @@ void gemm_rectangle(const MicroKernel& uk, const GemmArgs& g, Plan plan, int m0,
   const int mc_max = std::min(MC, (m + MR - 1) / MR * MR);
   const int nc_max = std::min(NC, (n + NR - 1) / NR * NR);
   float* abuf = scratch_a().get(static_cast<size_t>(plan.direct_a ? MR : mc_max) * kc_max);
-  float* bbuf = scratch_b().get(static_cast<size_t>(plan.direct_b ? NR : nc_max) * kc_max);
+  const bool fuse_b = !plan.direct_b && m <= MC;
+  float* bbuf = scratch_b().get(static_cast<size_t>(plan.direct_b || fuse_b ? NR : nc_max) * kc_max);
   const long lda = g.lda, ldb = g.ldb, ldc = g.ldc;
 
   for (int jc = n0; jc < n1; jc += NC) {
@@ -270,7 +271,12 @@ void gemm_rectangle(const MicroKernel& uk, const GemmArgs& g, Plan plan, int m0,
       const int kc = std::min(KC, g.K - pc);
       const float beta = pc == 0 ? g.beta : 1.0f;
       // Direct B reads whole panels of op(B) = B in place; only a ragged last panel is packed.
-      if (!plan.direct_b) {
+      // With one ic block (m <= MC) each B micro-panel is used by one sweep of the ir loop
+      // only, so it is packed just before that sweep into an L1-sized buffer (fused) rather
+      // than all at once into an L3-sized one that would be read back from L3.
+      if (fuse_b) {
+        // packed per jr below
+      } else if (!plan.direct_b) {
         pack_b(g, pc, kc, jc, nc, NR, bbuf);
       } else if (nc_full < nc) {
         pack_b(g, pc, kc, jc + nc_full, nc - nc_full, NR, bbuf);
@@ -287,7 +293,10 @@ void gemm_rectangle(const MicroKernel& uk, const GemmArgs& g, Plan plan, int m0,
           const int cols = std::min(NR, nc - jr);
           const float* bp = bbuf + static_cast<long>(jr) * kc;
           long b_step = NR;
-          if (plan.direct_b) {
+          if (fuse_b) {
+            pack_b(g, pc, kc, jc + jr, cols, NR, bbuf);
+            bp = bbuf;
+          } else if (plan.direct_b) {
             if (cols == NR) {
               bp = g.B + pc * ldb + jc + jr;
               b_step = ldb;
