@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/cuda/ops_launch.cuh"
 #include "kernels/pool2d.h"
@@ -23,32 +24,61 @@ struct PoolGeom {
   int H, W, P, Q, R, S, sh, sw, ph, pw;
 };
 
-// The first maximal in-bounds element of window (p, q) in row-major order, as an offset
-// into the plane, and the number of in-bounds elements (for the average). The shape check
-// guarantees at least one in-bounds element per window.
-struct WindowBounds {
-  int h0, h1, w0, w1;  // in-bounds rows [h0, h1), cols [w0, w1)
+// Windows: kR x kS fixed at compile time for the common 2x2 and 3x3 (0 = read g.R, g.S),
+// so the window loops unroll and all of a window's loads are in flight together; the
+// kernels are latency-bound otherwise (a dependent chain of loads per window).
+template <int kR, int kS>
+struct Window {
+  int hs, ws;  // top-left corner, possibly in the padding
+  int R, S;
+  __device__ __forceinline__ Window(const PoolGeom& g, int p, int q)
+      : hs(p * g.sh - g.ph), ws(q * g.sw - g.pw), R(kR ? kR : g.R), S(kS ? kS : g.S) {}
+  // Number of in-bounds elements (the average's divisor, count_include_pad = false).
+  __device__ __forceinline__ int count(const PoolGeom& g) const {
+    return (min(hs + R, g.H) - max(hs, 0)) * (min(ws + S, g.W) - max(ws, 0));
+  }
 };
-__device__ __forceinline__ WindowBounds window_bounds(const PoolGeom& g, int p, int q) {
-  const int hs = p * g.sh - g.ph, ws = q * g.sw - g.pw;
-  return {max(hs, 0), min(hs + g.R, g.H), max(ws, 0), min(ws + g.S, g.W)};
-}
 
-__device__ __forceinline__ int first_argmax(const float* plane, const PoolGeom& g, const WindowBounds& b) {
-  int best_at = b.h0 * g.W + b.w0;
-  float best = plane[best_at];
-  for (int h = b.h0; h < b.h1; ++h)
-    for (int w = b.w0; w < b.w1; ++w) {
-      const float v = plane[h * g.W + w];
-      if (v > best) {
-        best = v;
-        best_at = h * g.W + w;
+// The first maximal in-bounds element of the window in row-major order, as an offset into
+// the plane. The shape check guarantees at least one in-bounds element per window.
+template <int kR, int kS>
+__device__ __forceinline__ int first_argmax(const float* plane, const PoolGeom& g, const Window<kR, kS>& win) {
+  int best_at = -1;
+  float best = 0.0f;
+#pragma unroll
+  for (int r = 0; r < (kR ? kR : win.R); ++r) {
+    const int h = win.hs + r;
+#pragma unroll
+    for (int c = 0; c < (kS ? kS : win.S); ++c) {
+      const int w = win.ws + c;
+      if (h >= 0 && h < g.H && w >= 0 && w < g.W) {
+        const float v = plane[h * g.W + w];
+        if (best_at < 0 || v > best) {
+          best = v;
+          best_at = h * g.W + w;
+        }
       }
     }
+  }
   return best_at;
 }
 
-template <typename Index, bool kMax>
+template <int kR, int kS>
+__device__ __forceinline__ float window_sum(const float* plane, const PoolGeom& g, const Window<kR, kS>& win) {
+  float acc = 0.0f;
+#pragma unroll
+  for (int r = 0; r < (kR ? kR : win.R); ++r) {
+    const int h = win.hs + r;
+#pragma unroll
+    for (int c = 0; c < (kS ? kS : win.S); ++c) {
+      const int w = win.ws + c;
+      if (h >= 0 && h < g.H && w >= 0 && w < g.W) acc += plane[h * g.W + w];
+    }
+  }
+  return acc;
+}
+
+template <typename Index, bool kMax, int kR, int kS>
 __global__ void pool2d_forward_kernel(Index total, PoolGeom g, const float* __restrict__ x, float* __restrict__ y) {
   const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
@@ -57,15 +87,11 @@ __global__ void pool2d_forward_kernel(Index total, PoolGeom g, const float* __re
     const int p = static_cast<int>(t % g.P);
     const Index plane_index = t / g.P;
     const float* plane = x + plane_index * static_cast<Index>(g.H) * g.W;
-    const WindowBounds b = window_bounds(g, p, q);
-    if constexpr (kMax) {
-      y[i] = plane[first_argmax(plane, g, b)];
-    } else {
-      float acc = 0.0f;
-      for (int h = b.h0; h < b.h1; ++h)
-        for (int w = b.w0; w < b.w1; ++w) acc += plane[h * g.W + w];
-      y[i] = acc / static_cast<float>((b.h1 - b.h0) * (b.w1 - b.w0));
-    }
+    const Window<kR, kS> win(g, p, q);
+    if constexpr (kMax)
+      y[i] = plane[first_argmax(plane, g, win)];
+    else
+      y[i] = window_sum(plane, g, win) / static_cast<float>(win.count(g));
   }
 }
 
@@ -77,7 +103,7 @@ __device__ __forceinline__ void covering(int h, int pad, int window, int stride,
   if (hi > outs - 1) hi = outs - 1;
 }
 
-template <typename Index, bool kMax>
+template <typename Index, bool kMax, int kR, int kS>
 __global__ void pool2d_backward_kernel(Index total, PoolGeom g, const float* __restrict__ x,
                                        const float* __restrict__ dy, float* __restrict__ dx) {
   const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
@@ -89,17 +115,18 @@ __global__ void pool2d_backward_kernel(Index total, PoolGeom g, const float* __r
     const float* plane = x + plane_index * static_cast<Index>(g.H) * g.W;
     const float* dplane = dy + plane_index * static_cast<Index>(g.P) * g.Q;
     int p_lo, p_hi, q_lo, q_hi;
-    covering(h, g.ph, g.R, g.sh, g.P, p_lo, p_hi);
-    covering(w, g.pw, g.S, g.sw, g.Q, q_lo, q_hi);
+    covering(h, g.ph, kR ? kR : g.R, g.sh, g.P, p_lo, p_hi);
+    covering(w, g.pw, kS ? kS : g.S, g.sw, g.Q, q_lo, q_hi);
     const int self = h * g.W + w;
     float acc = 0.0f;
     for (int p = p_lo; p <= p_hi; ++p)
       for (int q = q_lo; q <= q_hi; ++q) {
-        const WindowBounds b = window_bounds(g, p, q);
+        const Window<kR, kS> win(g, p, q);
+        const float grad = dplane[p * g.Q + q];  // loaded before the window, so both are in flight
         if constexpr (kMax) {
-          if (first_argmax(plane, g, b) == self) acc += dplane[p * g.Q + q];
+          if (first_argmax(plane, g, win) == self) acc += grad;
         } else {
-          acc += dplane[p * g.Q + q] / static_cast<float>((b.h1 - b.h0) * (b.w1 - b.w0));
+          acc += grad / static_cast<float>(win.count(g));
         }
       }
     dx[i] = acc;
@@ -128,6 +155,48 @@ bool fits_32bit(const Pool2dShape& s, const PoolGeom& g) {
   return (in > out ? in : out) <= std::numeric_limits<uint32_t>::max();
 }
 
+
+// Picks the kernel instance: index width, max/avg, and the unrolled 2x2 / 3x3 windows.
+template <template <typename, bool, int, int> class Launch, typename... Args>
+void dispatch(const Pool2dShape& s, const PoolGeom& g, PoolKind kind, Args... args) {
+  auto by_window = [&](auto index_tag, auto max_tag) {
+    using Index = decltype(index_tag);
+    constexpr bool kMax = decltype(max_tag)::value;
+    if (s.R == 2 && s.S == 2)
+      Launch<Index, kMax, 2, 2>::run(args...);
+    else if (s.R == 3 && s.S == 3)
+      Launch<Index, kMax, 3, 3>::run(args...);
+    else
+      Launch<Index, kMax, 0, 0>::run(args...);
+  };
+  auto by_kind = [&](auto index_tag) {
+    if (kind == PoolKind::max)
+      by_window(index_tag, std::true_type{});
+    else
+      by_window(index_tag, std::false_type{});
+  };
+  if (fits_32bit(s, g))
+    by_kind(uint32_t{});
+  else
+    by_kind(int64_t{});
+}
+
+template <typename Index, bool kMax, int kR, int kS>
+struct ForwardLaunch {
+  static void run(unsigned grid, cudaStream_t stream, int64_t total, const PoolGeom& g, const float* x, float* y) {
+    pool2d_forward_kernel<Index, kMax, kR, kS><<<grid, ops::kBlock, 0, stream>>>(static_cast<Index>(total), g, x, y);
+  }
+};
+
+template <typename Index, bool kMax, int kR, int kS>
+struct BackwardLaunch {
+  static void run(unsigned grid, cudaStream_t stream, int64_t total, const PoolGeom& g, const float* x,
+                  const float* dy, float* dx) {
+    pool2d_backward_kernel<Index, kMax, kR, kS><<<grid, ops::kBlock, 0, stream>>>(static_cast<Index>(total), g, x,
+                                                                                  dy, dx);
+  }
+};
+
 }  // namespace
 
 void pool2d_forward(const Exec& exec, PoolKind kind, const Pool2dShape& s, const float* x, float* y) {
@@ -135,22 +204,8 @@ void pool2d_forward(const Exec& exec, PoolKind kind, const Pool2dShape& s, const
   const int64_t total = int64_t{s.N} * s.C * g.P * g.Q;
   if (total == 0) return;
   if (x == nullptr || y == nullptr) fail("cuda::pool2d_forward: null x or y");
-  const unsigned grid = ops::grid_for(total, 2);
   DeviceGuard guard(exec.device);
-  const cudaStream_t stream = stream_of(exec);
-  const bool is_max = kind == PoolKind::max;
-  if (fits_32bit(s, g)) {
-    const auto n = static_cast<uint32_t>(total);
-    if (is_max)
-      pool2d_forward_kernel<uint32_t, true><<<grid, ops::kBlock, 0, stream>>>(n, g, x, y);
-    else
-      pool2d_forward_kernel<uint32_t, false><<<grid, ops::kBlock, 0, stream>>>(n, g, x, y);
-  } else {
-    if (is_max)
-      pool2d_forward_kernel<int64_t, true><<<grid, ops::kBlock, 0, stream>>>(total, g, x, y);
-    else
-      pool2d_forward_kernel<int64_t, false><<<grid, ops::kBlock, 0, stream>>>(total, g, x, y);
-  }
+  dispatch<ForwardLaunch>(s, g, kind, ops::grid_for(total, 2), stream_of(exec), total, g, x, y);
   CONVOY_CUDA_CHECK_LAUNCH("pool2d_forward_kernel");
 }
 
@@ -160,22 +215,8 @@ void pool2d_backward(const Exec& exec, PoolKind kind, const Pool2dShape& s, cons
   const int64_t total = int64_t{s.N} * s.C * s.H * s.W;
   if (total == 0) return;
   if (x == nullptr || dy == nullptr || dx == nullptr) fail("cuda::pool2d_backward: null x, dy or dx");
-  const unsigned grid = ops::grid_for(total, 2);
   DeviceGuard guard(exec.device);
-  const cudaStream_t stream = stream_of(exec);
-  const bool is_max = kind == PoolKind::max;
-  if (fits_32bit(s, g)) {
-    const auto n = static_cast<uint32_t>(total);
-    if (is_max)
-      pool2d_backward_kernel<uint32_t, true><<<grid, ops::kBlock, 0, stream>>>(n, g, x, dy, dx);
-    else
-      pool2d_backward_kernel<uint32_t, false><<<grid, ops::kBlock, 0, stream>>>(n, g, x, dy, dx);
-  } else {
-    if (is_max)
-      pool2d_backward_kernel<int64_t, true><<<grid, ops::kBlock, 0, stream>>>(total, g, x, dy, dx);
-    else
-      pool2d_backward_kernel<int64_t, false><<<grid, ops::kBlock, 0, stream>>>(total, g, x, dy, dx);
-  }
+  dispatch<BackwardLaunch>(s, g, kind, ops::grid_for(total, 2), stream_of(exec), total, g, x, dy, dx);
   CONVOY_CUDA_CHECK_LAUNCH("pool2d_backward_kernel");
 }
 
