@@ -87,6 +87,11 @@ struct BatchLoader::Impl {
       std::copy(dataset.image(static_cast<int64_t>(id)), dataset.image(static_cast<int64_t>(id)) + kImageBytes,
                 staged.begin() + static_cast<size_t>(i) * kImageBytes);
     }
+    batch.epoch = e;
+    if (!options.normalize_on_host) {
+      batch.raw = std::move(staged);
+      return batch;
+    }
     batch.images.resize(staged.size());
     kernels::AugmentArgs a;
     a.N = batch.size;

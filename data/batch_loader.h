@@ -25,14 +25,19 @@ struct LoaderOptions {
   int world_size = 1;
   ChannelStats stats = cifar10_stats();
   int prefetch = 2;          // batches prepared ahead by the background thread
+  // false: leave normalisation and augmentation to the caller (Batch::raw holds the uint8
+  // images), as the CUDA trainer does on the device with the same kernels::augment_draw.
+  bool normalize_on_host = true;
 };
 
 struct Batch {
-  std::vector<float> images;       // (size, 3, 32, 32) normalised
+  std::vector<float> images;       // (size, 3, 32, 32) normalised (normalize_on_host)
+  std::vector<uint8_t> raw;        // (size, 3, 32, 32) as stored (!normalize_on_host)
   std::vector<int32_t> labels;     // (size)
   std::vector<uint64_t> ids;       // index of each sample in the data set
   int size = 0;
   int64_t index = 0;               // batch number within the epoch
+  uint64_t epoch = 0;
 };
 
 class BatchLoader {

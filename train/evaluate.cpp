@@ -6,6 +6,7 @@
 #include "data/batch_loader.h"
 #include "engine/allocator.h"
 #include "engine/progress.h"
+#include "train/device_input.h"
 #include "kernels/loss.h"
 
 namespace convoy {
@@ -23,7 +24,10 @@ EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, in
     lo.stats.mean[c] = model.mean[c];
     lo.stats.std[c] = model.std[c];
   }
+  lo.normalize_on_host = ctx.device.is_cpu();
   data::BatchLoader loader(dataset, lo);
+  DeviceInput input;
+  const kernels::AugmentArgs augment = augment_args_for(lo);
   loader.start_epoch(0);
   ProgressBar bar("eval", loader.batches_per_epoch(), progress);
   data::Batch batch;
@@ -34,11 +38,8 @@ EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, in
   ctx.training = false;
   while (loader.next(batch)) {
     const int N = batch.size;
-    ensure_shape(x, model.input_shape(N), ctx.device);
-    copy_bytes(ctx.device, x.data(), Device::cpu(), batch.images.data(), batch.images.size() * sizeof(float));
+    input.upload(ctx, batch, augment, x, labels_dev);
     model.forward(ctx, x, logits, nullptr);
-    ensure_shape(labels_dev, {N}, ctx.device);  // int32 labels in float-sized slots
-    copy_bytes(ctx.device, labels_dev.data(), Device::cpu(), batch.labels.data(), N * sizeof(int32_t));
     ensure_shape(loss_dev, {N}, ctx.device);
     kernels::SoftmaxXentArgs a;
     a.N = N;

@@ -15,6 +15,7 @@
 #include "engine/progress.h"
 #include "engine/threads.h"
 #include "kernels/loss.h"
+#include "train/device_input.h"
 #include "train/evaluate.h"
 #include "train/machine_info.h"
 #include "train/model_io.h"
@@ -67,7 +68,10 @@ std::vector<EpochMetrics> train_model(Model& model, Context& ctx, const data::Ci
     lo.stats.mean[c] = model.mean[c];
     lo.stats.std[c] = model.std[c];
   }
+  lo.normalize_on_host = ctx.device.is_cpu();
   data::BatchLoader loader(data.train, lo);
+  DeviceInput input;
+  const kernels::AugmentArgs augment = augment_args_for(lo);
   const int64_t steps_per_epoch = loader.batches_per_epoch();
   const int64_t total_steps = steps_per_epoch * o.epochs;
   const int K = model.num_classes();
@@ -89,10 +93,7 @@ std::vector<EpochMetrics> train_model(Model& model, Context& ctx, const data::Ci
     ctx.training = true;
     while (loader.next(batch)) {
       const int N = batch.size;
-      ensure_shape(x, model.input_shape(N), ctx.device);
-      copy_bytes(ctx.device, x.data(), Device::cpu(), batch.images.data(), batch.images.size() * sizeof(float));
-      ensure_shape(labels_dev, {N}, ctx.device);  // int32 labels in float-sized slots
-      copy_bytes(ctx.device, labels_dev.data(), Device::cpu(), batch.labels.data(), N * sizeof(int32_t));
+      input.upload(ctx, batch, augment, x, labels_dev);
 
       Saved saved;
       ctx.step = static_cast<uint64_t>(step);
