@@ -2,7 +2,7 @@
 # The one prepared GPU check (issue: CUDA backend). Run on a machine with an NVIDIA GPU from
 # the repository root, after tools/gpu/prepare-carry.sh filled .gpu-carry/ on a build host:
 #   OUT=/some/folder tools/gpu/gpu-check.sh [stages...]
-# Stages (default: all): env tests memcheck bench train peer. Each stage has its own time
+# Stages (default: all, in this order): env tests train memcheck bench. Each stage has its own time
 # limit; one failing stage does not stop the others. Logs go to $OUT/gpu-check.log, benchmark
 # JSON to $OUT/*.json, and a results table is printed last (and saved as $OUT/summary.txt).
 set -u
@@ -15,7 +15,12 @@ SUMMARY="$OUT/summary.txt"
 : >"$LOG"
 : >"$SUMMARY"
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(env tests memcheck bench train peer)
+[ ${#stages[@]} -eq 0 ] && stages=(env tests train memcheck bench)
+# Whole-run budget (seconds): a stage is skipped when less than its time limit is left, so the
+# table always comes back inside one device call.
+BUDGET="${GPU_BUDGET:-540}"
+T_START=$(date +%s)
+left() { echo $((BUDGET - ($(date +%s) - T_START))); }
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 row() { printf '%-34s %s\n' "$1" "$2" | tee -a "$SUMMARY"; }
 
@@ -38,6 +43,10 @@ DATA="$C/data/cifar10-jpeg75.tar.gz"
 
 run_stage() {  # name timeout command...
   local name=$1 limit=$2; shift 2
+  if [ "$(left)" -lt "$limit" ]; then
+    if [ "$(left)" -lt 20 ]; then row "$name" "skipped (budget)"; return 99; fi
+    limit=$(left)
+  fi
   local t0=$(date +%s)
   echo "===== $name: $*" >>"$LOG"
   timeout "$limit" "$@" >>"$LOG" 2>&1
@@ -59,42 +68,42 @@ if want env; then
 fi
 
 if want tests; then
-  run_stage "gpu tests" 240 "$BIN/convoy_gpu_tests" --gtest_brief=1
+  run_stage "gpu tests" 120 "$BIN/convoy_gpu_tests" --gtest_brief=1
   grep -E "^\[  (PASSED|FAILED|SKIPPED) " "$LOG" | tail -3 | while read -r l; do row "  gtest" "$l"; done
 fi
 
 if want memcheck; then
   # Every GPU test under memcheck; the large-shape and benchmark-like cases are filtered out
   # to fit the time (they run without the sanitizer in 'tests').
-  run_stage "memcheck" 300 compute-sanitizer --tool memcheck --error-exitcode 9 --print-limit 20 \
-    "$BIN/convoy_gpu_tests" --gtest_brief=1 --gtest_filter="${MEMCHECK_FILTER:-*-*Large*:*Big*}"
+  run_stage "memcheck" 90 compute-sanitizer --tool memcheck --error-exitcode 9 --print-limit 20 \
+    "$BIN/convoy_gpu_tests" --gtest_brief=1 --gtest_filter="${MEMCHECK_FILTER:-GpuTraining.Quick*:*Augment*:*Sgd*:*Loss*}"
   grep -E "ERROR SUMMARY" "$LOG" | tail -1 | while read -r l; do row "  sanitizer" "$l"; done
 fi
 
 if want bench; then
   for b in gemm_cuda_bench conv2d_cuda_bench ops_cuda_bench; do
     [ -x "$BIN/$b" ] || continue
-    run_stage "$b" 200 "$BIN/$b" --benchmark_min_time=0.1 --benchmark_format=console \
+    run_stage "$b" 60 "$BIN/$b" --benchmark_min_time=0.05 --benchmark_format=console \
       --benchmark_out="$OUT/$b.json" --benchmark_out_format=json
   done
 fi
 
 if want train; then
-  run_stage "train quick cuda (2 ep)" 150 "$BIN/convoy-train" --device cuda --model quick --epochs 2 \
+  # Each model: convoy (own kernels) and the PyTorch peer (eager, cuDNN, FP32) back to back,
+  # same batch, augmentation and schedule; images/s of the last epoch is the comparison.
+  QE="${QUICK_EPOCHS:-2}" RE="${RESNET_EPOCHS:-2}"
+  run_stage "convoy quick cuda ${QE}ep" 120 "$BIN/convoy-train" --device cuda --model quick --epochs "$QE" \
     --batch-size 128 --data "$DATA" --threads 16 --no-progress --out "$OUT/run-quick"
-  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  quick" "$l"; done
-  run_stage "train resnet cuda (${RESNET_EPOCHS:-2} ep)" "${RESNET_LIMIT:-200}" "$BIN/convoy-train" --device cuda \
-    --model resnet --epochs "${RESNET_EPOCHS:-2}" --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 \
-    --schedule one_cycle --data "$DATA" --threads 16 --no-progress --out "$OUT/run-resnet"
-  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  resnet" "$l"; done
-fi
-
-if want peer; then
-  run_stage "pytorch quick cuda (1 ep)" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
-    --model quick --epochs 1 --batch-size 128 --threads 16 --json "$OUT/peer-quick.json"
+  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy quick" "$l"; done
+  run_stage "torch quick cuda ${QE}ep" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
+    --model quick --epochs "$QE" --batch-size 128 --threads 16 --json "$OUT/peer-quick.json"
   grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  torch quick" "$l"; done
-  run_stage "pytorch resnet cuda (1 ep)" 150 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
-    --model resnet --epochs 1 --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --threads 16 \
+  run_stage "convoy resnet cuda ${RE}ep" 150 "$BIN/convoy-train" --device cuda --model resnet --epochs "$RE" \
+    --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --data "$DATA" --threads 16 --no-progress \
+    --out "$OUT/run-resnet"
+  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy resnet" "$l"; done
+  run_stage "torch resnet cuda ${RE}ep" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
+    --model resnet --epochs "$RE" --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --threads 16 \
     --json "$OUT/peer-resnet.json"
   grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  torch resnet" "$l"; done
 fi
