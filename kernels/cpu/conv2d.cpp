@@ -3,10 +3,11 @@
 // single-thread CPU-time GFLOP/s on the 2-core Zen 3 dev box, Nov 2026, noisy +-15%):
 //   forward:          packed (quick conv1 50-56 vs 36-49, conv2 68 vs 48, conv3 50-66
 //                     vs 42-57);
-//   backward data:    packed (a forward with flipped, transposed filters) when it has at
-//                     least as many output channels (C) as input channels (K): conv2 63-67
-//                     vs 54; otherwise im2col + col2im: conv3 (C 32, K 64) 45-60 vs 36-52,
-//                     conv1 (C 3) 33-50 vs 18-22;
+//   backward data:    packed (a forward with flipped, transposed filters) unless the layer
+//                     has few input channels C (its output channels here): 2 threads, wall
+//                     clock, quick conv2 34 vs 29, conv3 22 vs 17, resnet 128->256 41 vs
+//                     32; conv1 (C 3) im2col + col2im 17 vs 10. (Single-thread CPU time
+//                     favoured im2col on conv3; the 2-thread figure is the one that counts.)
 //   backward weights: packed (conv2 61-63 vs 47-48, conv3 63-74 vs 44-58), except few
 //                     input channels (conv1, C*R*S = 75: im2col 35 vs 31).
 // The packed variants run the micro-kernel on one thread per image range, so a batch
@@ -29,7 +30,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
-  if (batch_fills_threads(s) && s.C >= 16 && s.C >= s.K) return conv2d_backward_data_packed(s, dy, w, dx);
+  if (batch_fills_threads(s) && s.C >= 16) return conv2d_backward_data_packed(s, dy, w, dx);
   conv2d_backward_data_im2col(s, dy, w, dx);
 }
 
