@@ -415,8 +415,10 @@ const MicroKernel& microkernel_best() {
 
 }  // namespace gemm
 
-// Below this many multiply-adds the whole call is cheaper than spawning threads.
-constexpr double kMinFmasPerThread = 1 << 18;
+// Each thread gets at least this many multiply-adds (~40 us of one core): below it the
+// fork/join, and on a loaded machine the wait for a second core to be scheduled, cost more
+// than the split saves.
+constexpr double kMinFmasPerThread = 1 << 20;
 
 void sgemm(const GemmArgs& g) {
   const double fmas = static_cast<double>(g.M) * g.N * g.K;
