@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "data/sources.h"
+#include "engine/allocator.h"
 #include "engine/threads.h"
 #include "kernels/loss.h"
 #include "layers/model.h"

@@ -38,6 +38,7 @@ export LD_LIBRARY_PATH="$libdirs:${LD_LIBRARY_PATH:-}"
 if ! ldd "$C/bin/convoy-train" 2>&1 | grep -q "not found" && "$C/bin/convoy-train" --help >/dev/null 2>&1; then :; else
   export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$C/libstdcxx"
 fi
+for f in "$C"/lib/*.xz; do [ -e "$f" ] && [ ! -e "${f%.xz}" ] && xz -dk "$f"; done
 BIN="$C/bin"
 DATA="$C/data/cifar10-jpeg75.tar.gz"
 

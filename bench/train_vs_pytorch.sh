@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# convoy's training against the PyTorch peer in one run, same machine, same settings:
+#   bench/train_vs_pytorch.sh [--model quick|resnet] [--epochs N] [--threads T] [--data PATH]
+#                              [--train-batches K] [--device cpu|cuda]
+# Prints both runs' epoch lines and a table (images/s, ratio, final test accuracy, time), and
+# writes bench/out/<model>-<device>-<date>/{convoy,pytorch}.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=quick epochs=10 threads=2 device=cpu batches=5
+data="${CONVOY_DATA:-../shared/data/cifar10-jpeg75.tar.gz}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) model=$2; shift 2 ;;
+    --epochs) epochs=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --device) device=$2; shift 2 ;;
+    --train-batches) batches=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+py=python3
+if ! $py -c "import torch" 2>/dev/null; then py=/usr/bin/python3; fi
+$py -c "import torch" || { echo "PyTorch not found (Debian: apt-get install python3-torch)" >&2; exit 1; }
+out="bench/out/$model-$device-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
+extra=()
+if [ "$model" = resnet ]; then extra=(--batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8); fi
+echo "== convoy ($model, $device, $threads threads, $epochs epochs)"
+build/bin/convoy-train --model "$model" --device "$device" --epochs "$epochs" --threads "$threads" \
+  --train-batches "$batches" --data "$data" --no-progress --out "$out/convoy-run" "${extra[@]}" | tee "$out/convoy.log"
+cp "$out/convoy-run/report.json" "$out/convoy.json"
+echo "== pytorch"
+$py bench/peers/pytorch_train.py --model "$model" --device "$device" --epochs "$epochs" --threads "$threads" \
+  --train-batches "$batches" --data "$data" --json "$out/pytorch.json" "${extra[@]}" | tee "$out/pytorch.log"
+$py - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+c = json.load(open(f"{out}/convoy.json"))
+p = json.load(open(f"{out}/pytorch.json"))
+ce = [e["images_per_sec"] for e in c["epochs"]]
+pe = [e["images_per_sec"] for e in p["epochs"]]
+# The first epoch carries warm-up (allocation, cuDNN autotuning); report the mean of the rest when there are.
+cm = sum(ce[1:]) / len(ce[1:]) if len(ce) > 1 else ce[0]
+pm = sum(pe[1:]) / len(pe[1:]) if len(pe) > 1 else pe[0]
+print()
+print("| run | images/s | ratio | final test acc | training s |")
+print("|---|---|---|---|---|")
+print(f"| convoy | {cm:.1f} | {cm / pm:.2f}x | {c['final']['test_acc']:.4f} | {c['epochs'][-1]['elapsed_s']:.1f} |")
+print(f"| pytorch {p['torch']} | {pm:.1f} | 1.00x | {p['final_test_acc']:.4f} | {p['epochs'][-1]['elapsed_s']:.1f} |")
+PY
