@@ -33,6 +33,16 @@ for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
          "$site"/nvidia/cuda_runtime/lib "$site"/nvidia/cu13/lib; do
   [ -d "$d" ] && libdirs="$libdirs:$d"
 done
+# Anything still unresolved: look for it once (the image's layout is not fixed).
+for lib in libcublas.so.13 libcublasLt.so.13 libcudnn.so.9 libcudart.so.13; do
+  found=""
+  IFS=: read -ra ds <<<"$libdirs"
+  for d in "${ds[@]}"; do [ -e "$d/$lib" ] && found=1 && break; done
+  if [ -z "$found" ] && ! ldconfig -p 2>/dev/null | grep -q "$lib"; then
+    hit=$(find / -xdev -name "$lib" -not -path "/proc/*" 2>/dev/null | head -1)
+    [ -n "$hit" ] && libdirs="$libdirs:$(dirname "$hit")"
+  fi
+done
 export LD_LIBRARY_PATH="$libdirs:${LD_LIBRARY_PATH:-}"
 # Use the carried libstdc++ only when the image's is older than the one we built with.
 if ! ldd "$C/bin/convoy-train" 2>&1 | grep -q "not found" && "$C/bin/convoy-train" --help >/dev/null 2>&1; then :; else
