@@ -8,8 +8,8 @@
 //                     clock, quick conv2 34 vs 29, conv3 22 vs 17, resnet 128->256 41 vs
 //                     32; conv1 (C 3) im2col + col2im 17 vs 10. (Single-thread CPU time
 //                     favoured im2col on conv3; the 2-thread figure is the one that counts.)
-//   backward weights: packed (conv2 61-63 vs 47-48, conv3 63-74 vs 44-58), except few
-//                     input channels (conv1, C*R*S = 75: im2col 35 vs 31).
+//   backward weights: packed (conv2 61-63 vs 47-48, conv3 63-74 vs 44-58; conv1, once its
+//                     15-tap filter rows got 16-wide panels, 28 vs 25).
 // The packed variants run the micro-kernel on one thread per image range, so a batch
 // smaller than the thread count goes to im2col + sgemm, which parallelises inside sgemm.
 #include <omp.h>
@@ -35,7 +35,7 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 }
 
 void conv2d_backward_weights(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
-  if (batch_fills_threads(s) && s.C >= 8) return conv2d_backward_weights_packed(s, x, dy, dw, dbias);
+  if (batch_fills_threads(s)) return conv2d_backward_weights_packed(s, x, dy, dw, dbias);
   conv2d_backward_weights_im2col(s, x, dy, dw, dbias);
 }
 

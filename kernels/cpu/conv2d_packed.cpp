@@ -51,11 +51,15 @@ struct Geometry {
   std::vector<long> tap_off; // (c, r, t) -> offset in a padded image
   std::vector<long> pix_off; // pixel j of a group (image j / PQ) -> offset of its window corner
   // The same for channels-last padded images (Hp, Wp, C), with taps ordered (r, s, c) so
-  // that a filter row's S*C taps are one contiguous run (backward weights).
-  std::vector<long> tap_off_hwc, pix_off_hwc;
+  // that a filter row's S*C taps are one contiguous run (backward weights). When rounding
+  // S*C up to a multiple of NR costs little (conv1: 15 -> 16), each filter row gets
+  // row_taps = that many columns, the extra ones reading on past the row (junk, never
+  // summed into dW), so that every panel row is one full-width run.
+  int row_taps;
+  std::vector<long> tap_off_hwc, pix_off_hwc;  // tap_off_hwc has R * row_taps entries
 };
 
-Geometry geometry(const Conv2dShape& s) {
+Geometry geometry(const Conv2dShape& s, int nr) {
   Geometry g;
   g.P = s.P();
   g.Q = s.Q();
@@ -78,11 +82,11 @@ Geometry geometry(const Conv2dShape& s) {
       for (int q = 0; q < g.Q; ++q)
         g.pix_off[(static_cast<size_t>(i) * g.P + p) * g.Q + q] =
             i * g.padded_image + static_cast<long>(p) * s.stride_h * g.Wp + static_cast<long>(q) * s.stride_w;
-  g.tap_off_hwc.resize(g.CRS);
+  const int sc = s.S * s.C, rounded = round_up(sc, nr);
+  g.row_taps = 4 * rounded <= 5 * sc ? rounded : sc;
+  g.tap_off_hwc.resize(static_cast<size_t>(s.R) * g.row_taps);
   for (int r = 0; r < s.R; ++r)
-    for (int t = 0; t < s.S; ++t)
-      for (int c = 0; c < s.C; ++c)
-        g.tap_off_hwc[(r * s.S + t) * s.C + c] = (static_cast<long>(r) * g.Wp + t) * s.C + c;
+    for (int j = 0; j < g.row_taps; ++j) g.tap_off_hwc[r * g.row_taps + j] = static_cast<long>(r) * g.Wp * s.C + j;
   g.pix_off_hwc.resize(g.pix_off.size());
   for (int i = 0; i < g.group; ++i)
     for (int p = 0; p < g.P; ++p)
@@ -203,7 +207,7 @@ void multiply_block(const MicroKernel& uk, int kc, int Mp, int n, const float* a
 
 void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
   check_conv2d_shape(s, "conv2d_forward");
-  const Geometry g = geometry(s);
+  const Geometry g = geometry(s, gemm::microkernel_best().nr);
   const MicroKernel& uk = gemm::microkernel_best();
   const int MR = uk.mr, NR = uk.nr;
   const int Mp = round_up(s.K, MR);
@@ -242,10 +246,11 @@ void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w,
 void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                     float* dbias) {
   check_conv2d_shape(s, "conv2d_backward_weights");
-  const Geometry g = geometry(s);
+  const Geometry g = geometry(s, gemm::microkernel_best().nr);
   const MicroKernel& uk = gemm::microkernel_best();
   const int MR = uk.mr, NR = uk.nr;
-  const int Mp = round_up(s.K, MR), Np = round_up(g.CRS, NR);
+  const int taps = s.R * g.row_taps;  // B columns, junk ones included
+  const int Mp = round_up(s.K, MR), Np = round_up(taps, NR);
   const int tap_block = std::max(NR, kTapBlock / NR * NR);
   const size_t part_size = static_cast<size_t>(Mp) * Np + s.K;  // dW (Mp x Np), then dbias (K)
   std::vector<float*> partials(std::max(1, omp_get_max_threads()), nullptr);
@@ -262,7 +267,9 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
       const int b = std::min(g.group, n1 - n);
       const int cols = b * g.PQ;
       const float* dyg = dy + n * g.y_image;
-      float* padded = scratch(0, b * g.padded_image);
+      const long slack = g.row_taps;  // junk columns may read this far past the last image
+      float* padded = scratch(0, b * g.padded_image + slack);
+      std::fill(padded + b * g.padded_image, padded + b * g.padded_image + slack, 0.0f);
       float* ablock = scratch(4, static_cast<size_t>(Mp) * std::min(uk.kc, cols));
       float* bblock = scratch(1, static_cast<size_t>(std::min(uk.kc, cols)) * tap_block);
       pad_images_hwc(s, g, x + n * g.x_image, b, padded);
@@ -286,7 +293,7 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
         for (int jc = 0; jc < Np; jc += tap_block) {
           const int nc = std::min(tap_block, Np - jc);
           for (int j0 = jc; j0 < jc + nc; j0 += NR) {  // B micro-panel: kc pixels x NR taps
-            const int nruns = make_runs(g.tap_off_hwc.data(), j0, g.CRS, NR, runs.data());
+            const int nruns = make_runs(g.tap_off_hwc.data(), j0, taps, NR, runs.data());
             gather_panel(padded, g.pix_off_hwc.data() + pc, kc, runs.data(), nruns, NR,
                          bblock + static_cast<long>(j0 - jc) * kc);
           }
@@ -313,7 +320,7 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
     if (k < s.K) {
       for (int c = 0; c < s.C; ++c)
         for (int rs = 0; rs < s.R * s.S; ++rs) {
-          const long j = static_cast<long>(rs) * s.C + c;
+          const long j = static_cast<long>(rs / s.S) * g.row_taps + (rs % s.S) * s.C + c;
           float acc = 0.0f;
           for (int t = 0; t < nt; ++t) acc += partials[t][k * Np + j];
           dw[k * g.CRS + c * s.R * s.S + rs] += acc;
