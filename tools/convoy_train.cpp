@@ -49,6 +49,7 @@ int run_tool(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 5));
   app.add_option("--out", o.out_dir, "Output folder")->capture_default_str();
   app.add_flag("--no-progress", no_progress, "No progress bar even on a terminal");
+  app.add_flag("--host-input", t.host_input, "On a GPU too, normalise and augment on the host");
   CLI11_PARSE(app, argc, argv);
 
   t.schedule.kind = convoy::parse_lr_schedule_kind(schedule);

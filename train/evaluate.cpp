@@ -11,7 +11,8 @@
 
 namespace convoy {
 
-EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, int batch_size, bool progress) {
+EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, int batch_size, bool progress,
+                    bool host_input) {
   const int K = model.num_classes();
   EvalResult r;
   r.confusion.assign(K, std::vector<int64_t>(K, 0));
@@ -24,7 +25,7 @@ EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, in
     lo.stats.mean[c] = model.mean[c];
     lo.stats.std[c] = model.std[c];
   }
-  lo.normalize_on_host = ctx.device.is_cpu();
+  lo.normalize_on_host = ctx.device.is_cpu() || host_input;
   data::BatchLoader loader(dataset, lo);
   DeviceInput input;
   const kernels::AugmentArgs augment = augment_args_for(lo);

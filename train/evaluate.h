@@ -18,7 +18,7 @@ struct EvalResult {
 };
 
 EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, int batch_size = 500,
-                    bool progress = false);
+                    bool progress = false, bool host_input = false);
 
 // Class probabilities (softmax) for a batch of normalised images already in `x`.
 std::vector<std::vector<float>> predict_probabilities(Model& model, Context& ctx, const Tensor& x);

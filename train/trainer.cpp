@@ -68,7 +68,7 @@ std::vector<EpochMetrics> train_model(Model& model, Context& ctx, const data::Ci
     lo.stats.mean[c] = model.mean[c];
     lo.stats.std[c] = model.std[c];
   }
-  lo.normalize_on_host = ctx.device.is_cpu();
+  lo.normalize_on_host = ctx.device.is_cpu() || o.host_input;
   data::BatchLoader loader(data.train, lo);
   DeviceInput input;
   const kernels::AugmentArgs augment = augment_args_for(lo);
@@ -134,7 +134,7 @@ std::vector<EpochMetrics> train_model(Model& model, Context& ctx, const data::Ci
     m.images_per_sec = m.epoch_s > 0 ? seen / m.epoch_s : 0;
     m.lr = lr;
     if (data.test.size() > 0) {
-      EvalResult e = evaluate(model, ctx, data.test, o.eval_batch_size, o.progress);
+      EvalResult e = evaluate(model, ctx, data.test, o.eval_batch_size, o.progress, o.host_input);
       m.test_loss = e.loss;
       m.test_acc = e.accuracy;
     }

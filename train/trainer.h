@@ -31,6 +31,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   int eval_batch_size = 500;
   bool progress = true;           // progress bar on a terminal
+  bool host_input = false;        // on a GPU too, normalise and augment on the host
 };
 
 struct EpochMetrics {

@@ -99,19 +99,27 @@ if want bench; then
   done
 fi
 
+if want gdbtrain; then
+  # A backtrace of a short CUDA training run (after a crash was seen there).
+  run_stage "cuda-gdb convoy-train" 90 cuda-gdb -batch -ex run -ex bt -ex "info threads" --args "$BIN/convoy-train" \
+    --device cuda --model quick --epochs 1 --train-batches 1 --data "$DATA" --threads 16 --no-progress \
+    --out "$OUT/run-gdb"
+  grep -E "^#[0-9]+ " "$LOG" | head -12 | while read -r l; do row "  bt" "$l"; done
+fi
+
 if want train; then
   # Each model: convoy (own kernels) and the PyTorch peer (eager, cuDNN, FP32) back to back,
   # same batch, augmentation and schedule; images/s of the last epoch is the comparison.
   QE="${QUICK_EPOCHS:-2}" RE="${RESNET_EPOCHS:-2}"
   run_stage "convoy quick cuda ${QE}ep" 120 "$BIN/convoy-train" --device cuda --model quick --epochs "$QE" \
-    --batch-size 128 --data "$DATA" --threads 16 --no-progress --out "$OUT/run-quick"
+    --batch-size 128 --data "$DATA" --threads 16 --no-progress --out "$OUT/run-quick" ${TRAIN_EXTRA:-}
   grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy quick" "$l"; done
   run_stage "torch quick cuda ${QE}ep" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
     --model quick --epochs "$QE" --batch-size 128 --threads 16 --json "$OUT/peer-quick.json"
   grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  torch quick" "$l"; done
   run_stage "convoy resnet cuda ${RE}ep" 150 "$BIN/convoy-train" --device cuda --model resnet --epochs "$RE" \
     --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --data "$DATA" --threads 16 --no-progress \
-    --out "$OUT/run-resnet"
+    --out "$OUT/run-resnet" ${TRAIN_EXTRA:-}
   grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy resnet" "$l"; done
   run_stage "torch resnet cuda ${RE}ep" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
     --model resnet --epochs "$RE" --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --threads 16 \
