@@ -16,6 +16,7 @@
 #include "tests/common/test_util.h"
 #include "tests/cuda/gpu_test_util.h"
 #include "train/optimizer.h"
+#include "train/trainer.h"
 
 namespace convoy {
 namespace {
@@ -107,6 +108,34 @@ TEST(GpuTraining, SameSeedSameLossesOnTheGpu) {
   }
   EXPECT_EQ(losses[0], losses[1]);  // no atomics anywhere: bit-identical
 }
+
+// The trainer loop itself on the GPU (loader, device-side augmentation, evaluation), both
+// input paths. convoy-train crashed on an H100 where the step tests above passed; this
+// reproduces the tool's path inside the test binary (and under compute-sanitizer).
+void train_on_gpu(bool host_input) {
+  CONVOY_SKIP_WITHOUT_GPU();
+  data::LoadOptions lo;
+  lo.synthetic_train = 1024;
+  lo.synthetic_test = 256;
+  auto data = data::load_cifar("synthetic", lo);
+  Model m = Model::from_spec("quick");
+  m.init_params(1);
+  m.to(Device::cuda(0));
+  Context ctx = Context::make(Device::cuda(0));
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 128;
+  o.augment = true;
+  o.cutout = 8;
+  o.progress = false;
+  o.host_input = host_input;
+  auto history = train_model(m, ctx, data, o);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_GT(history.back().test_acc, 0.5);
+}
+
+TEST(GpuTraining, TrainModelDeviceInput) { train_on_gpu(false); }
+TEST(GpuTraining, TrainModelHostInput) { train_on_gpu(true); }
 
 }  // namespace
 }  // namespace convoy
