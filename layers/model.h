@@ -38,6 +38,7 @@ class Model {
   void zero_grad(Context& ctx);
 
   std::vector<Param*> params() { return net_->params(); }
+  SequentialLayer& network() { return *net_; }  // the layer graph (for profiling and tools)
   std::vector<Buffer> buffers() { return net_->buffers(); }
   int64_t num_params();
 

@@ -1,8 +1,8 @@
 // Fast CPU 2-D pooling. Planes (n, c) are independent, so OpenMP splits the N*C planes
 // with a static schedule (results do not depend on the thread count at all). Within a
-// plane the clipped window bounds of every output row and column are computed once, so
-// the inner loops are branch-free runs over in-bounds elements; a plane of a CIFAR-sized
-// layer (<= 32x32 floats) stays in L1 while its windows overlap.
+// plane the clipped window bounds of every output row and column are computed once, and
+// the window is reduced separably (along rows, then along columns; see below); a plane of
+// a CIFAR-sized layer (<= 32x32 floats) and its H x Q scratch stay in L1.
 #include <omp.h>
 
 #include <algorithm>
@@ -33,63 +33,122 @@ Spans spans(int outputs, int stride, int pad, int window, int size) {
   return sp;
 }
 
+// Separable passes: a window is (rows span) x (cols span), so a plane is first reduced along
+// each input row to Q columns (h_*: H x Q, in a thread-local scratch), then along columns
+// to P rows. The second pass runs over contiguous q and vectorises; together they do
+// (H*Q*S + P*Q*R) operations with no per-window bookkeeping, against P*Q*R*S before.
+
+std::vector<float>& scratch_floats(size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf;
+}
+
+std::vector<int>& scratch_ints(size_t n) {
+  thread_local std::vector<int> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf;
+}
+
 void max_forward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* x, float* y) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
-  for (int p = 0; p < P; ++p)
+  float* hm = scratch_floats(static_cast<size_t>(s.H) * Q).data();
+  for (int h = 0; h < s.H; ++h) {
+    const float* xr = x + h * s.W;
     for (int q = 0; q < Q; ++q) {
-      float best = -std::numeric_limits<float>::infinity();
-      for (int h = rows.begin[p]; h < rows.end[p]; ++h) {
-        const float* xr = x + h * s.W;
-        for (int w = cols.begin[q]; w < cols.end[q]; ++w) best = std::max(best, xr[w]);
-      }
-      y[p * Q + q] = best;
+      float best = xr[cols.begin[q]];
+      for (int w = cols.begin[q] + 1; w < cols.end[q]; ++w) best = xr[w] > best ? xr[w] : best;
+      hm[h * Q + q] = best;
     }
+  }
+  for (int p = 0; p < P; ++p) {
+    float* yr = y + p * Q;
+    const float* first = hm + rows.begin[p] * Q;
+    for (int q = 0; q < Q; ++q) yr[q] = first[q];
+    for (int h = rows.begin[p] + 1; h < rows.end[p]; ++h) {
+      const float* hr = hm + h * Q;
+      for (int q = 0; q < Q; ++q) yr[q] = hr[q] > yr[q] ? hr[q] : yr[q];
+    }
+  }
 }
 
 void avg_forward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* x, float* y) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
-  for (int p = 0; p < P; ++p)
+  float* hs = scratch_floats(static_cast<size_t>(s.H) * Q).data();
+  for (int h = 0; h < s.H; ++h) {
+    const float* xr = x + h * s.W;
     for (int q = 0; q < Q; ++q) {
       float sum = 0.0f;
-      for (int h = rows.begin[p]; h < rows.end[p]; ++h) {
-        const float* xr = x + h * s.W;
-        for (int w = cols.begin[q]; w < cols.end[q]; ++w) sum += xr[w];
-      }
-      const int count = (rows.end[p] - rows.begin[p]) * (cols.end[q] - cols.begin[q]);
-      y[p * Q + q] = sum / static_cast<float>(count);
+      for (int w = cols.begin[q]; w < cols.end[q]; ++w) sum += xr[w];
+      hs[h * Q + q] = sum;
     }
+  }
+  for (int p = 0; p < P; ++p) {
+    float* yr = y + p * Q;
+    for (int q = 0; q < Q; ++q) yr[q] = 0.0f;
+    for (int h = rows.begin[p]; h < rows.end[p]; ++h) {
+      const float* hr = hs + h * Q;
+      for (int q = 0; q < Q; ++q) yr[q] += hr[q];
+    }
+    const float rcount = static_cast<float>(rows.end[p] - rows.begin[p]);
+    for (int q = 0; q < Q; ++q) yr[q] /= rcount * static_cast<float>(cols.end[q] - cols.begin[q]);
+  }
 }
 
+// The first maximal element in row-major order is, among the window's rows, the first row
+// whose row-maximum is strictly the largest, at that row's first maximal column.
 void max_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* x,
                         const float* dy, float* dx) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
+  float* hm = scratch_floats(static_cast<size_t>(s.H) * Q).data();
+  int* ha = scratch_ints(static_cast<size_t>(s.H) * Q).data();
+  for (int h = 0; h < s.H; ++h) {
+    const float* xr = x + h * s.W;
+    for (int q = 0; q < Q; ++q) {
+      int arg = cols.begin[q];
+      float best = xr[arg];
+      for (int w = arg + 1; w < cols.end[q]; ++w) {  // selects, not branches: random data
+        const bool greater = xr[w] > best;          // would mispredict half the time
+        best = greater ? xr[w] : best;
+        arg = greater ? w : arg;
+      }
+      hm[h * Q + q] = best;
+      ha[h * Q + q] = arg;
+    }
+  }
   std::fill(dx, dx + s.H * s.W, 0.0f);
   for (int p = 0; p < P; ++p)
     for (int q = 0; q < Q; ++q) {
-      int arg = rows.begin[p] * s.W + cols.begin[q];
-      float best = x[arg];
-      for (int h = rows.begin[p]; h < rows.end[p]; ++h)
-        for (int w = cols.begin[q]; w < cols.end[q]; ++w)
-          if (x[h * s.W + w] > best) {  // strict: the first maximal element keeps the gradient
-            best = x[h * s.W + w];
-            arg = h * s.W + w;
-          }
-      dx[arg] += dy[p * Q + q];
+      int bh = rows.begin[p];
+      float best = hm[bh * Q + q];
+      for (int h = bh + 1; h < rows.end[p]; ++h) {
+        const bool greater = hm[h * Q + q] > best;
+        best = greater ? hm[h * Q + q] : best;
+        bh = greater ? h : bh;
+      }
+      dx[bh * s.W + ha[bh * Q + q]] += dy[p * Q + q];
     }
 }
 
 void avg_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* dy, float* dx) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
+  // t[h][q] = sum over outputs p whose rows cover h of dy[p][q] / count(p, q); then
+  // dx[h][w] = sum over q whose columns cover w of t[h][q].
+  float* t = scratch_floats(static_cast<size_t>(s.H) * Q).data();
+  std::fill(t, t + static_cast<size_t>(s.H) * Q, 0.0f);
+  for (int p = 0; p < P; ++p) {
+    const float rcount = static_cast<float>(rows.end[p] - rows.begin[p]);
+    for (int h = rows.begin[p]; h < rows.end[p]; ++h)
+      for (int q = 0; q < Q; ++q)
+        t[h * Q + q] += dy[p * Q + q] / (rcount * static_cast<float>(cols.end[q] - cols.begin[q]));
+  }
   std::fill(dx, dx + s.H * s.W, 0.0f);
-  for (int p = 0; p < P; ++p)
-    for (int q = 0; q < Q; ++q) {
-      const int count = (rows.end[p] - rows.begin[p]) * (cols.end[q] - cols.begin[q]);
-      const float share = dy[p * Q + q] / static_cast<float>(count);
-      for (int h = rows.begin[p]; h < rows.end[p]; ++h) {
-        float* dr = dx + h * s.W;
-        for (int w = cols.begin[q]; w < cols.end[q]; ++w) dr[w] += share;
-      }
-    }
+  for (int h = 0; h < s.H; ++h) {
+    float* dr = dx + h * s.W;
+    const float* tr = t + h * Q;
+    for (int q = 0; q < Q; ++q)
+      for (int w = cols.begin[q]; w < cols.end[q]; ++w) dr[w] += tr[q];
+  }
 }
 
 }  // namespace
