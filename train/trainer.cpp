@@ -170,6 +170,9 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
   log << seconds_since(t0) << " s to load)\n";
 
   Model model = Model::from_spec(opt.model_spec);
+  if (static_cast<size_t>(model.num_classes()) != data.train.class_names.size())
+    fail("--model ", opt.model_spec, " has ", model.num_classes(), " outputs but the data (", data.source, ") has ",
+         data.train.class_names.size(), " classes");
   model.class_names = data.train.class_names;
   model.init_params(opt.train.seed);
   model.to(device);

@@ -61,6 +61,19 @@ TEST(Cli, UnknownModelAndDeviceAreErrors) {
   EXPECT_NE(r.output.find("tpu"), std::string::npos) << r.output;
 }
 
+TEST(Cli, ModelWithWrongClassCountIsAnError) {
+  auto path = std::filesystem::temp_directory_path() / ("convoy_cli_q5_" + std::to_string(::getpid()) + ".json");
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs(R"({"name": "five", "layers": [{"type": "flatten"}, {"type": "linear", "out": 5}]})", f);
+    std::fclose(f);
+  }
+  Result r = run(tool("convoy-train") + " --data synthetic --epochs 1 --no-progress --model " + path.string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("has 5 outputs but the data"), std::string::npos) << r.output;
+  std::filesystem::remove(path);
+}
+
 TEST(Cli, SyntheticTrainThenEval) {
   auto dir = std::filesystem::temp_directory_path() / ("convoy_cli_" + std::to_string(::getpid()));
   Result r = run(tool("convoy-train") + " --data synthetic --epochs 1 --batch-size 100 --threads 2 --no-progress --out " +
