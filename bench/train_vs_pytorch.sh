@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # convoy's training against the PyTorch peer in one run, same machine, same settings:
 #   bench/train_vs_pytorch.sh [--model quick|resnet] [--epochs N] [--threads T] [--data PATH]
-#                              [--train-batches K] [--device cpu|cuda]
+#                              [--train-batches K] [--device cpu|cuda] [--lr X]
 # Prints both runs' epoch lines and a table (images/s, ratio, final test accuracy, time), and
 # writes bench/out/<model>-<device>-<date>/{convoy,pytorch}.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=quick epochs=10 threads=2 device=cpu batches=5
+model=quick epochs=10 threads=2 device=cpu batches=5 lr=0.2
 data="${CONVOY_DATA:-../shared/data/cifar10-jpeg75.tar.gz}"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -16,6 +16,7 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
     --train-batches) batches=$2; shift 2 ;;
+    --lr) lr=$2; lr_set=1; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -25,7 +26,8 @@ $py -c "import torch" || { echo "PyTorch not found (Debian: apt-get install pyth
 out="bench/out/$model-$device-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 extra=()
-if [ "$model" = resnet ]; then extra=(--batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8); fi
+if [ "$model" = resnet ]; then [ -n "${lr_set:-}" ] || lr=0.4; extra=(--batch-size 512 --label-smoothing 0.2 --cutout 8); fi
+extra+=(--lr "$lr")
 echo "== convoy ($model, $device, $threads threads, $epochs epochs)"
 build/bin/convoy-train --model "$model" --device "$device" --epochs "$epochs" --threads "$threads" \
   --train-batches "$batches" --data "$data" --no-progress --out "$out/convoy-run" "${extra[@]}" | tee "$out/convoy.log"

@@ -13,7 +13,7 @@ int run_tool(int argc, char** argv) {
   t.epochs = 10;
   t.batch_size = 128;
   t.schedule.kind = convoy::LrSchedule::Kind::one_cycle;
-  t.schedule.lr = 0.1;
+  t.schedule.lr = 0.2;
   t.sgd.momentum = 0.9f;
   t.sgd.weight_decay = 5e-4f;
   t.sgd.nesterov = true;

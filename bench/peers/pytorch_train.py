@@ -139,7 +139,7 @@ def main():
     ap.add_argument("--pct-start", type=float, default=0.3)
     ap.add_argument("--cutout", type=int, default=0)
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--lr", type=float, default=0.2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--train-batches", type=int, default=5)
     ap.add_argument("--max-steps", type=int, default=0, help="stop each epoch after this many steps (timing only)")
