@@ -7,7 +7,7 @@
 #include "engine/allocator.h"
 #include "engine/progress.h"
 #include "train/device_input.h"
-#include "kernels/loss.h"
+#include "train/batch_loss.h"
 
 namespace convoy {
 
@@ -32,7 +32,8 @@ EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, in
   loader.start_epoch(0);
   ProgressBar bar("eval", loader.batches_per_epoch(), progress);
   data::Batch batch;
-  Tensor x, logits, labels_dev, loss_dev;
+  Tensor x, logits, labels_dev;
+  BatchLoss loss;
   double loss_sum = 0;
   int64_t correct = 0, done = 0;
   const bool saved_training = ctx.training;
@@ -41,22 +42,12 @@ EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, in
     const int N = batch.size;
     input.upload(ctx, batch, augment, x, labels_dev);
     model.forward(ctx, x, logits, nullptr);
-    ensure_shape(loss_dev, {N}, ctx.device);
-    kernels::SoftmaxXentArgs a;
-    a.N = N;
-    a.K = K;
-    a.logits = logits.data();
-    a.labels = reinterpret_cast<const int32_t*>(labels_dev.data());
-    a.loss = loss_dev.data();
-    kernels::softmax_cross_entropy(ctx.exec, a);
-    std::vector<float> losses = loss_dev.to_vector(), out = logits.to_vector();
+    const BatchScore score = loss.compute(ctx, logits, labels_dev, batch.labels, 0.0f, nullptr);
+    loss_sum += score.loss_sum;
+    correct += score.correct;
     for (int i = 0; i < N; ++i) {
-      loss_sum += losses[i];
-      const float* row = out.data() + static_cast<int64_t>(i) * K;
-      int pred = static_cast<int>(std::max_element(row, row + K) - row);
-      int truth = batch.labels[i];
-      if (truth >= 0 && truth < K) r.confusion[truth][pred]++;
-      correct += pred == truth;
+      const int truth = batch.labels[i];
+      if (truth >= 0 && truth < K) r.confusion[truth][score.predictions[i]]++;
     }
     done += N;
     bar.update(batch.index + 1);

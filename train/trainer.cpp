@@ -14,7 +14,7 @@
 #include "engine/allocator.h"
 #include "engine/progress.h"
 #include "engine/threads.h"
-#include "kernels/loss.h"
+#include "train/batch_loss.h"
 #include "train/device_input.h"
 #include "train/evaluate.h"
 #include "train/machine_info.h"
@@ -74,10 +74,10 @@ std::vector<EpochMetrics> train_model(Model& model, Context& ctx, const data::Ci
   const kernels::AugmentArgs augment = augment_args_for(lo);
   const int64_t steps_per_epoch = loader.batches_per_epoch();
   const int64_t total_steps = steps_per_epoch * o.epochs;
-  const int K = model.num_classes();
 
   SgdOptimizer optimizer(model, o.sgd);
-  Tensor x, logits, dlogits, labels_dev, loss_dev;
+  Tensor x, logits, dlogits, labels_dev;
+  BatchLoss loss;
   data::Batch batch;
   std::vector<EpochMetrics> history;
   const auto start = Clock::now();
@@ -99,28 +99,12 @@ std::vector<EpochMetrics> train_model(Model& model, Context& ctx, const data::Ci
       ctx.step = static_cast<uint64_t>(step);
       model.zero_grad(ctx);
       model.forward(ctx, x, logits, &saved);
-      ensure_shape(dlogits, logits.shape(), ctx.device);
-      ensure_shape(loss_dev, {N}, ctx.device);
-      kernels::SoftmaxXentArgs a;
-      a.N = N;
-      a.K = K;
-      a.logits = logits.data();
-      a.labels = reinterpret_cast<const int32_t*>(labels_dev.data());
-      a.smoothing = o.label_smoothing;
-      a.grad_scale = 1.0f / static_cast<float>(N);
-      a.loss = loss_dev.data();
-      a.dlogits = dlogits.data();
-      kernels::softmax_cross_entropy(ctx.exec, a);
+      const BatchScore score = loss.compute(ctx, logits, labels_dev, batch.labels, o.label_smoothing, &dlogits);
       model.backward(ctx, dlogits, saved);
       lr = static_cast<float>(lr_at(o.schedule, step, total_steps, steps_per_epoch));
       optimizer.step(ctx, static_cast<float>(lr));
-
-      std::vector<float> losses = loss_dev.to_vector(), out = logits.to_vector();
-      for (int i = 0; i < N; ++i) {
-        loss_sum += losses[i];
-        const float* row = out.data() + static_cast<int64_t>(i) * K;
-        correct += (std::max_element(row, row + K) - row) == batch.labels[i];
-      }
+      loss_sum += score.loss_sum;
+      correct += score.correct;
       seen += N;
       ++step;
       bar.update(batch.index + 1, "loss " + fixed(loss_sum / seen, 3) + " acc " + fixed(double(correct) / seen, 3));
