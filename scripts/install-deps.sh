@@ -3,7 +3,9 @@
 # Does nothing for packages already present.
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-          libarchive-dev libjpeg-dev libpng-dev libopenblas-dev curl python3 python3-pil python3-numpy)
+          libarchive-dev libjpeg-dev libpng-dev libopenblas-dev curl python3 python3-pil python3-numpy
+          libcpp-httplib-dev libopenmpi-dev openmpi-bin clang libfuzzer-14-dev wrk
+          python3-botocore python3-boto3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
