@@ -10,7 +10,9 @@ namespace convoy {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& what) : std::runtime_error(what) {}
+  // With CONVOY_TRACE_ERRORS=1 in the environment every Error is also written to stderr as
+  // it is thrown (a diagnosis aid for crashes that happen while an exception unwinds).
+  explicit Error(const std::string& what);
 };
 
 // Builds a message from any streamable pieces: fail("batch ", path, ": record ", i, ...).

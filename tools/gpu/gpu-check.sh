@@ -2,7 +2,7 @@
 # The one prepared GPU check (issue: CUDA backend). Run on a machine with an NVIDIA GPU from
 # the repository root, after tools/gpu/prepare-carry.sh filled .gpu-carry/ on a build host:
 #   OUT=/some/folder tools/gpu/gpu-check.sh [stages...]
-# Stages (default: all, in this order): env tests train memcheck bench. Each stage has its own time
+# Stages (default: all, in this order): env gdbtrain tests train memcheck bench. Each stage has its own time
 # limit; one failing stage does not stop the others. Logs go to $OUT/gpu-check.log, benchmark
 # JSON to $OUT/*.json, and a results table is printed last (and saved as $OUT/summary.txt).
 set -u
@@ -15,7 +15,7 @@ SUMMARY="$OUT/summary.txt"
 : >"$LOG"
 : >"$SUMMARY"
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(env tests train memcheck bench)
+[ ${#stages[@]} -eq 0 ] && stages=(env gdbtrain tests train memcheck bench)
 # Whole-run budget (seconds): a stage is skipped when less than its time limit is left, so the
 # table always comes back inside one device call.
 BUDGET="${GPU_BUDGET:-540}"
@@ -100,11 +100,22 @@ if want bench; then
 fi
 
 if want gdbtrain; then
-  # A backtrace of a short CUDA training run (after a crash was seen there).
-  run_stage "cuda-gdb convoy-train" 90 cuda-gdb -batch -ex run -ex bt -ex "info threads" --args "$BIN/convoy-train" \
+  # The convoy-train --device cuda crash (stop 8: SIGSEGV in free() while an exception unwound
+  # out of train_model). First the trainer loop inside the test binary, then the tool with every
+  # Error printed as it is thrown, glibc's heap checks on, and cuda-gdb stopping at the first
+  # throw, so the backtrace shows where the exception came from rather than the later crash.
+  run_stage "gpu TrainModel tests" 90 env CONVOY_TRACE_ERRORS=1 "$BIN/convoy_gpu_tests" \
+    --gtest_filter='GpuTraining.TrainModel*'
+  MDEBUG=$(ls /usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0 /lib/x86_64-linux-gnu/libc_malloc_debug.so.0 2>/dev/null | head -1)
+  run_stage "convoy-train cuda (heap checks)" 90 env CONVOY_TRACE_ERRORS=1 MALLOC_CHECK_=3 \
+    ${MDEBUG:+LD_PRELOAD=$MDEBUG} "$BIN/convoy-train" --device cuda --model quick --epochs 1 --train-batches 1 \
+    --data "$DATA" --threads 16 --no-progress --out "$OUT/run-heap"
+  grep -E "^convoy: throwing|convoy-train: error|free\(\)|corrupt" "$LOG" | head -6 | while read -r l; do row "  heap" "$l"; done
+  run_stage "cuda-gdb convoy-train" 120 env CONVOY_TRACE_ERRORS=1 cuda-gdb -batch -ex "catch throw" -ex run -ex bt \
+    -ex continue -ex bt -ex "info threads" --args "$BIN/convoy-train" \
     --device cuda --model quick --epochs 1 --train-batches 1 --data "$DATA" --threads 16 --no-progress \
     --out "$OUT/run-gdb"
-  grep -E "^#[0-9]+ " "$LOG" | head -12 | while read -r l; do row "  bt" "$l"; done
+  grep -E "^#[0-9]+ |^convoy: throwing" "$LOG" | head -16 | while read -r l; do row "  bt" "$l"; done
 fi
 
 if want train; then
