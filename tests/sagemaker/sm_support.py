@@ -1,0 +1,143 @@
+"""Shared by the SageMaker contract tests: the binaries CMake built, a small real CIFAR-10
+image tree cut from the JPEG archive, /opt/ml trees in temporary folders, and running the
+entry points the way a container would."""
+import functools
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+SOURCE_DIR = Path(os.environ.get("CONVOY_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+SAGEMAKER_DIR = SOURCE_DIR / "sagemaker"
+sys.path.insert(0, str(SAGEMAKER_DIR))
+
+CONVOY_TRAIN = os.environ.get("CONVOY_TRAIN", "")
+CONVOY_SERVE = os.environ.get("CONVOY_SERVE", "")
+CONVOY_REPORT = os.environ.get("CONVOY_REPORT", "")
+ARCHIVE = os.environ.get("CONVOY_TEST_ARCHIVE", str(SOURCE_DIR.parent / "shared/data/cifar10-jpeg75.tar.gz"))
+
+TRAIN_PER_CLASS = 64
+TEST_PER_CLASS = 16
+
+_tmp_root = Path(tempfile.mkdtemp(prefix="convoy-sm-tests-"))
+
+
+def cleanup():
+    shutil.rmtree(_tmp_root, ignore_errors=True)
+
+
+def new_dir(name):
+    return Path(tempfile.mkdtemp(prefix=name + "-", dir=_tmp_root))
+
+
+def executable(path):
+    return bool(path) and os.access(path, os.X_OK)
+
+
+@functools.lru_cache(maxsize=None)
+def train_help():
+    if not executable(CONVOY_TRAIN):
+        return ""
+    return subprocess.run([CONVOY_TRAIN, "--help"], capture_output=True, text=True).stdout
+
+
+def train_has(flag):
+    return flag in train_help()
+
+
+@functools.lru_cache(maxsize=None)
+def small_tree():
+    """train/<class>/ and test/<class>/ with the first images of each class of the real
+    archive (64 and 16 per class): real CIFAR-10 images, small enough for second-long runs."""
+    root = _tmp_root / "cifar-small"
+    counts = {}
+    with tarfile.open(ARCHIVE) as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            parts = Path(member.name).parts
+            if len(parts) < 3 or parts[-3] not in ("train", "test"):
+                continue
+            split, cls = parts[-3], parts[-2]
+            limit = TRAIN_PER_CLASS if split == "train" else TEST_PER_CLASS
+            if counts.get((split, cls), 0) >= limit:
+                continue
+            counts[(split, cls)] = counts.get((split, cls), 0) + 1
+            out = root / split / cls / parts[-1]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(tar.extractfile(member).read())
+            if len(counts) == 20 and all(
+                    n >= (TRAIN_PER_CLASS if s == "train" else TEST_PER_CLASS) for (s, _), n in counts.items()):
+                break
+    return root
+
+
+@functools.lru_cache(maxsize=None)
+def small_archive():
+    """The small tree as a .tar.gz (the JPEG-archive form of a channel)."""
+    path = _tmp_root / "cifar-small.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(small_tree() / "train", arcname="train")
+        tar.add(small_tree() / "test", arcname="test")
+    return path
+
+
+def some_test_jpeg():
+    folder = small_tree() / "test" / "cat"
+    return sorted(folder.iterdir())[0]
+
+
+SHORT = {"epochs": "1", "batch_size": "32", "threads": "2", "seed": "7", "model": "\"quick\""}
+
+
+def make_ml_root(channels, hyperparameters, resource=None, name="opt-ml"):
+    """An /opt/ml tree: channels is {name: callable(folder) filling it}."""
+    root = new_dir(name)
+    config = root / "input" / "config"
+    config.mkdir(parents=True)
+    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
+    (config / "resourceconfig.json").write_text(json.dumps(resource or {
+        "current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0",
+        "current_instance_type": "local-test", "current_group_name": "homogeneousCluster"}))
+    (config / "inputdataconfig.json").write_text(json.dumps(
+        {c: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"} for c in channels}))
+    for channel, fill in channels.items():
+        folder = root / "input" / "data" / channel
+        folder.mkdir(parents=True)
+        fill(folder)
+    return root
+
+
+def entry_env(root, **extra):
+    env = dict(os.environ, CONVOY_SM_ROOT=str(root), CONVOY_TRAIN=CONVOY_TRAIN, CONVOY_SERVE=CONVOY_SERVE)
+    env.pop("TRAINING_JOB_NAME", None)
+    env.update(extra)
+    return env
+
+
+def run_train(root, timeout=120, **env):
+    return subprocess.run([sys.executable, str(SAGEMAKER_DIR / "train")], env=entry_env(root, **env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def copy_file_into(src):
+    return lambda folder: shutil.copy(src, folder / Path(src).name)
+
+
+def link_tree_into(src):
+    def fill(folder):
+        for child in Path(src).iterdir():
+            os.symlink(child, folder / child.name)
+    return fill
