@@ -1,9 +1,11 @@
 // convoy-train: flags -> TrainRunOptions -> convoy::run_training.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "engine/lr_schedule.h"
 #include "tools/tool_main.h"
+#include "train/stop_request.h"
 #include "train/trainer.h"
 
 int run_tool(int argc, char** argv) {
@@ -24,7 +26,8 @@ int run_tool(int argc, char** argv) {
 
   CLI::App app{"Train a convolutional network on CIFAR-10.\n"
                "Prints one key=value metrics line per epoch on stdout; writes OUT/model.convoy and "
-               "OUT/report.json."};
+               "OUT/report.json, OUT/metrics.jsonl and checkpoints (docs/checkpoints.md).\n"
+               "SIGTERM or SIGINT: finish the step, write a checkpoint, exit (0 for SIGTERM)."};
   app.add_option("--data", o.data_spec,
                  "CIFAR-10: a folder of binary batches, cifar-10-binary.tar.gz, an image-folder tree "
                  "(train/<class>/*, test/<class>/*) or a .tar.gz of one, or 'synthetic'. "
@@ -50,6 +53,18 @@ int run_tool(int argc, char** argv) {
   app.add_option("--out", o.out_dir, "Output folder")->capture_default_str();
   app.add_flag("--no-progress", no_progress, "No progress bar even on a terminal");
   app.add_flag("--host-input", t.host_input, "On a GPU too, normalise and augment on the host");
+  app.add_option("--checkpoint-dir", o.checkpoint_dir,
+                 "Where checkpoints go. Default: OUT/checkpoints, or the folder --resume found them in");
+  app.add_option("--checkpoint-every", o.checkpoint_every,
+                 "Steps between checkpoints (0 = only at each epoch end; there is always one per epoch end)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--keep-checkpoints", o.keep_checkpoints, "Keep the newest K checkpoints")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--resume", o.resume_dir,
+                 "Continue the run from the newest checkpoint in DIR (or DIR/checkpoints); the other options "
+                 "must be the same as the run's");
+  app.add_option("--log-every", o.log_every, "Steps between OUT/metrics.jsonl records (0 = epoch records only)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   t.schedule.kind = convoy::parse_lr_schedule_kind(schedule);
@@ -57,6 +72,15 @@ int run_tool(int argc, char** argv) {
   t.augment = !no_augment;
   t.progress = !no_progress;
   t.sgd.nesterov = !no_nesterov;
-  convoy::run_training(o, std::cout, std::cerr);
+  // SIGTERM (SageMaker StopTrainingJob) or Ctrl-C: finish the step, checkpoint, exit.
+  convoy::install_stop_signal_handlers();
+  o.should_stop = convoy::stop_requested;
+  nlohmann::json report = convoy::run_training(o, std::cout, std::cerr);
+  if (report.value("stopped", false)) {
+    const int sig = convoy::stop_signal();
+    std::cerr << "convoy-train: stopped by " << (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a stop request")
+              << "\n";
+    return sig == SIGINT ? 130 : 0;
+  }
   return 0;
 }

@@ -1,11 +1,17 @@
 // The training loop and the whole training run. A tool parses flags into TrainRunOptions
-// and calls run_training(); everything else (loading data, building the model, the loop,
-// evaluation, the per-epoch metric line, report.json and model.convoy) lives here, so an
-// embedding program gets the same behaviour.
+// and calls run_training() (train/run_training.cpp); everything else (loading data,
+// building the model, the loop, evaluation, checkpoints and resume, the per-epoch metric
+// line, metrics.jsonl, report.json and model.convoy) lives in the library, so an embedding
+// program gets the same behaviour.
+//
+// The loop is the Trainer class (train/trainer.cpp): one optimizer step is
+// Trainer::train_step, the single place where per-step hooks (gradient allreduce, ...)
+// belong; train_model() is the one-call form.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,8 +21,14 @@
 #include "engine/lr_schedule.h"
 #include "layers/model.h"
 #include "train/optimizer.h"
+#include "train/train_state.h"
 
 namespace convoy {
+
+namespace data {
+class BatchLoader;
+struct Batch;
+}  // namespace data
 
 struct TrainOptions {
   int epochs = 10;
@@ -34,24 +46,55 @@ struct TrainOptions {
   bool host_input = false;        // on a GPU too, normalise and augment on the host
 };
 
-struct EpochMetrics {
-  int epoch = 0;                  // 1-based
-  double train_loss = 0, train_acc = 0;
-  double test_loss = 0, test_acc = 0;
-  double images_per_sec = 0;      // training images over training time of the epoch
-  double epoch_s = 0;             // training time of the epoch
-  double elapsed_s = 0;           // since training began, evaluation included
-  double lr = 0;                  // at the end of the epoch
-  nlohmann::json to_json() const;
-  // "epoch=3 train_loss=1.234 train_acc=0.5612 test_loss=1.101 test_acc=0.6093 images_per_sec=812.4 elapsed_s=61.2"
-  std::string to_line() const;
-};
-
 struct TrainCallbacks {
+  // After every optimizer step; the state is consistent there (a checkpoint written from
+  // it resumes exactly).
+  std::function<void(const TrainState&)> on_step;
+  // After each epoch's evaluation; Trainer::state() has already moved on to the next epoch
+  // and its history ends with `m`.
   std::function<void(const EpochMetrics&)> on_epoch;
+  // Polled after every step and every epoch end: true makes Trainer::run() return early
+  // (a stop request, e.g. SIGTERM); the state is then consistent and resumable.
+  std::function<bool()> should_stop;
 };
 
-// Trains `model` (already on ctx.device) and returns the metrics of every epoch.
+class Trainer {
+ public:
+  // `model` is already on ctx.device; `data` must outlive the trainer.
+  Trainer(Model& model, Context& ctx, const data::CifarData& data, const TrainOptions& options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Continue from a saved state (the model and optimizer() restored by the caller).
+  void restore(const TrainState& state);
+  // Trains until the last epoch ends (returns true) or callbacks.should_stop() says stop
+  // (returns false; run() again continues).
+  bool run(const TrainCallbacks& callbacks = {});
+
+  const TrainState& state() const { return state_; }
+  SgdOptimizer& optimizer() { return optimizer_; }
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  int64_t total_steps() const { return steps_per_epoch_ * options_.epochs; }
+  const TrainOptions& options() const { return options_; }
+
+ private:
+  void train_step(const data::Batch& batch);  // one optimizer step: forward, backward, update
+  EpochMetrics finish_epoch();                // evaluation and the epoch's metrics
+
+  Model& model_;
+  Context& ctx_;
+  const data::CifarData& data_;
+  TrainOptions options_;
+  std::unique_ptr<data::BatchLoader> loader_;
+  int64_t steps_per_epoch_ = 0;
+  SgdOptimizer optimizer_;
+  struct Scratch;
+  std::unique_ptr<Scratch> scratch_;  // input, activations, loss: reused every step
+  TrainState state_;
+};
+
+// Trains `model` (already on ctx.device) from scratch and returns the metrics of every epoch.
 std::vector<EpochMetrics> train_model(Model& model, Context& ctx, const data::CifarData& data,
                                       const TrainOptions& options, const TrainCallbacks& callbacks = {});
 
@@ -64,10 +107,20 @@ struct TrainRunOptions {
   int threads = 0;                // 0 = all hardware threads
   std::string out_dir = "runs/latest";
   TrainOptions train;
+  // Checkpoints (docs/checkpoints.md).
+  std::string checkpoint_dir;     // "" = out_dir/checkpoints, or the folder resumed from
+  int64_t checkpoint_every = 200; // steps between checkpoints; 0 = only at epoch ends
+  int keep_checkpoints = 3;       // newest K kept
+  std::string resume_dir;         // "" = a fresh run; else continue from its newest checkpoint
+  int64_t log_every = 50;         // steps between metrics.jsonl records
+  std::function<bool()> should_stop;  // polled after every step (e.g. convoy::stop_requested)
 };
 
 // The whole run: prints one metric line per epoch to `metrics_out` and human lines to
-// `log`; writes out_dir/model.convoy and out_dir/report.json. Returns the report.
+// `log`; writes out_dir/metrics.jsonl, checkpoints, and at the end out_dir/model.convoy and
+// out_dir/report.json. Returns the report. When should_stop() ends the run early, it writes
+// a checkpoint, says where on `log` and returns a report with "stopped": true and
+// "checkpoint": its path (no model.convoy, no report.json).
 nlohmann::json run_training(const TrainRunOptions& options, std::ostream& metrics_out, std::ostream& log);
 
 }  // namespace convoy

@@ -1,0 +1,85 @@
+// Checkpoints: everything a training run needs to continue exactly where it stood
+// (docs/checkpoints.md). One file per checkpoint, DIR/checkpoint-<step, 9 digits>.convoy, in
+// the .convoy container (engine/model_file.h: CRC-32 per tensor and for the header, written
+// atomically through a temporary file, fsync and rename, so no half checkpoint ever carries
+// the final name). It holds
+//   - the model's parameters and buffers under their own names (train/model_io.h reads them),
+//     with the model config, class names and normalisation constants, as a model file does;
+//   - the optimizer's momentum buffers as "optimizer.momentum/<parameter name>";
+//   - in the header: "format": "convoy-checkpoint", "state" (TrainState: epoch, batch within
+//     the epoch, global step, the epoch's running sums, elapsed times, finished epochs) and
+//     "run_options" (what must match on resume, and what may differ).
+// The data order and augmentation are counter-based (seed, epoch, batch), so (seed, epoch,
+// batch) is the whole RNG state.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "layers/model.h"
+#include "train/optimizer.h"
+#include "train/train_state.h"
+
+namespace convoy {
+
+inline constexpr const char* kCheckpointFormat = "convoy-checkpoint";
+
+struct CheckpointFile {
+  std::string path;
+  int64_t step = 0;
+};
+
+// DIR/checkpoint-000001234.convoy
+std::string checkpoint_path(const std::string& dir, int64_t step);
+// The checkpoints in `dir`, oldest (lowest step) first; none when `dir` does not exist.
+// Temporary files of an interrupted write are not listed.
+std::vector<CheckpointFile> list_checkpoints(const std::string& dir);
+
+// Run options recorded in a checkpoint. `must_match` maps a flag name ("--batch-size") to its
+// value: a resume with any other value is refused. `may_differ` (threads, device, data path,
+// ...) only gives a warning, since a changed thread count or device still trains correctly
+// but loses bit-identity with an uninterrupted run.
+struct RunFingerprint {
+  nlohmann::json must_match = nlohmann::json::object();
+  nlohmann::json may_differ = nlohmann::json::object();
+};
+
+struct Checkpoint {
+  std::string path;
+  TrainState state;
+  RunFingerprint options;
+};
+
+// Writes a checkpoint of `model` (any device), the optimizer's momentum and `state` to `path`.
+void write_checkpoint(const std::string& path, Model& model, SgdOptimizer& optimizer, const TrainState& state,
+                      const RunFingerprint& options);
+// Reads `path`, checks it belongs to `model` (same tensors and shapes) and restores the model's
+// tensors and the optimizer's momentum in place. A truncated, corrupt or foreign file is an
+// error naming the file and what is wrong.
+Checkpoint read_checkpoint(const std::string& path, Model& model, SgdOptimizer& optimizer);
+// Throws if `saved` and `now` differ in a must_match option, naming the option and both
+// values; returns one warning line per may_differ option that changed.
+std::vector<std::string> check_resume_options(const RunFingerprint& saved, const RunFingerprint& now,
+                                              const std::string& path);
+
+// Writes numbered checkpoints into a folder and keeps the newest `keep`.
+class CheckpointWriter {
+ public:
+  CheckpointWriter(std::string dir, int keep);
+  // Writes checkpoint-<state.step>.convoy (replacing one of the same step), then deletes all
+  // but the newest `keep` and any temporary file a killed writer left. Returns the path.
+  std::string write(Model& model, SgdOptimizer& optimizer, const TrainState& state, const RunFingerprint& options);
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  int keep_;
+};
+
+// The newest checkpoint under `dir` (or under `dir`/checkpoints when `dir` holds none, so a
+// run's output folder works too). Throws, naming both places looked, when there is none.
+CheckpointFile latest_checkpoint(const std::string& dir);
+
+}  // namespace convoy

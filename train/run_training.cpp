@@ -1,0 +1,229 @@
+// run_training(): the whole run around the Trainer loop: data, model, resume from a
+// checkpoint, checkpoints every N steps and at epoch ends, metrics.jsonl, the epoch line,
+// report.json and model.convoy.
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <memory>
+#include <ostream>
+
+#include "data/sources.h"
+#include "engine/error.h"
+#include "engine/model_file.h"
+#include "engine/threads.h"
+#include "train/checkpoint.h"
+#include "train/machine_info.h"
+#include "train/metrics_log.h"
+#include "train/model_io.h"
+#include "train/trainer.h"
+
+namespace convoy {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// What a resume must repeat (named by the convoy-train flag that sets it) and what it may change.
+RunFingerprint run_fingerprint(const TrainRunOptions& opt, Model& model, const data::CifarData& data,
+                               const std::string& spec, int threads) {
+  const TrainOptions& t = opt.train;
+  nlohmann::json schedule;
+  to_json(schedule, t.schedule);
+  RunFingerprint f;
+  f.must_match = {{"--model", model.config()},
+                  {"--epochs", t.epochs},
+                  {"--batch-size", t.batch_size},
+                  {"--seed", t.seed},
+                  {"--lr", t.schedule.lr},
+                  {"--schedule", schedule},
+                  {"--momentum", t.sgd.momentum},
+                  {"--no-nesterov", !t.sgd.nesterov},
+                  {"--weight-decay", t.sgd.weight_decay},
+                  {"weight decay on batch-norm", t.sgd.decay_batchnorm},
+                  {"--label-smoothing", t.label_smoothing},
+                  {"--no-augment", !t.augment},
+                  {"crop padding", t.crop_pad},
+                  {"flip", t.flip},
+                  {"--cutout", t.cutout},
+                  {"--train-batches", opt.train_batches},
+                  {"--data (training images)", data.train.size()},
+                  {"--data (classes)", data.train.class_names}};
+  f.may_differ = {{"--threads", threads},
+                  {"--device", opt.device},
+                  {"--kernels", opt.kernels},
+                  {"--host-input", t.host_input},
+                  {"--data", spec}};
+  return f;
+}
+
+// Restores model, optimizer and trainer from the newest checkpoint under opt.resume_dir.
+// A corrupt newest checkpoint is an error: an older one is never used behind the user's back.
+std::string resume(const TrainRunOptions& opt, Model& model, Trainer& trainer, const RunFingerprint& now,
+                   std::ostream& log) {
+  const CheckpointFile latest = latest_checkpoint(opt.resume_dir);
+  Checkpoint c;
+  try {
+    c = read_checkpoint(latest.path, model, trainer.optimizer());
+  } catch (const Error& e) {
+    const auto all = list_checkpoints(fs::path(latest.path).parent_path().string());
+    std::string previous = all.size() >= 2 ? all[all.size() - 2].path : "";
+    fail("cannot resume: the newest checkpoint is unusable: ", e.what(), ". convoy does not fall back to an older one by itself",
+         previous.empty() ? std::string("; there is no older one: start a fresh run")
+                          : "; to resume from the previous one, move " + latest.path + " away (it would resume from " +
+                                previous + ")");
+  }
+  for (const std::string& w : check_resume_options(c.options, now, latest.path)) log << "warning: " << w << "\n";
+  trainer.restore(c.state);
+  log << "resuming from " << latest.path << ": epoch " << c.state.epoch + 1 << ", batch " << c.state.batch << "/"
+      << trainer.steps_per_epoch() << ", step " << c.state.step << "\n";
+  return latest.path;
+}
+
+}  // namespace
+
+nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_out, std::ostream& log) {
+  set_num_threads(opt.threads);
+  const int threads = num_threads();
+  Device device = parse_device(opt.device);
+  if (device.is_cuda() && cuda_device_count() <= device.index)
+    fail("--device ", opt.device, ": no usable CUDA device (", cuda_unavailable_reason(), "); use --device cpu");
+  kernels::Impl impl;
+  if (opt.kernels == "own") impl = kernels::Impl::own;
+  else if (opt.kernels == "vendor") impl = kernels::Impl::vendor;
+  else fail("--kernels '", opt.kernels, "': use own or vendor");
+  if (opt.checkpoint_every < 0) fail("--checkpoint-every must be >= 0 (0 = only at epoch ends), got ", opt.checkpoint_every);
+  if (opt.log_every < 0) fail("--log-every must be >= 0 (0 = no step records), got ", opt.log_every);
+
+  fs::create_directories(opt.out_dir);
+  const auto t0 = Clock::now();
+  data::LoadOptions load;
+  load.train_batches = opt.train_batches;
+  const std::string spec = opt.data_spec.empty() ? data::default_data_spec() : opt.data_spec;
+  data::CifarData data = data::load_cifar(spec, load);
+  const std::string tag = data.synthetic ? " data=synthetic" : "";
+  const std::string note = data.synthetic ? "[synthetic data] " : "";
+  log << note << "data: " << data.source << ": " << data.train.size() << " training and " << data.test.size()
+      << " test images (" << std::fixed << std::setprecision(1) << seconds_since(t0) << " s to load)\n";
+
+  Model model = Model::from_spec(opt.model_spec);
+  if (static_cast<size_t>(model.num_classes()) != data.train.class_names.size())
+    fail("--model ", opt.model_spec, " has ", model.num_classes(), " outputs but the data (", data.source, ") has ",
+         data.train.class_names.size(), " classes");
+  model.class_names = data.train.class_names;
+  model.init_params(opt.train.seed);
+  model.to(device);
+  Context ctx = Context::make(device, impl);
+  ctx.seed = opt.train.seed;
+  log << note << "model: " << model.name() << ", " << model.num_params() << " parameters; device "
+      << device.to_string() << ", " << threads << " threads, kernels " << opt.kernels << "\n";
+  log.flush();
+
+  const TrainOptions& t = opt.train;
+  Trainer trainer(model, ctx, data, t);
+  const RunFingerprint fingerprint = run_fingerprint(opt, model, data, spec, threads);
+  std::string resumed_from, checkpoint_dir = opt.checkpoint_dir;
+  if (!opt.resume_dir.empty()) {
+    resumed_from = resume(opt, model, trainer, fingerprint, log);
+    if (checkpoint_dir.empty()) checkpoint_dir = fs::path(resumed_from).parent_path().string();
+  }
+  if (checkpoint_dir.empty()) checkpoint_dir = (fs::path(opt.out_dir) / "checkpoints").string();
+  CheckpointWriter checkpoints(checkpoint_dir, opt.keep_checkpoints);
+
+  const std::string metrics_path = (fs::path(opt.out_dir) / "metrics.jsonl").string();
+  const TrainState& state = trainer.state();
+  auto metrics = resumed_from.empty() ? std::make_unique<MetricsLog>(metrics_path)
+                                      : std::make_unique<MetricsLog>(metrics_path, state.step, state.epoch);
+
+  nlohmann::json report;
+  report["data"] = {{"source", data.source},
+                    {"spec", spec},
+                    {"synthetic", data.synthetic},
+                    {"train_images", data.train.size()},
+                    {"test_images", data.test.size()},
+                    {"train_batches", opt.train_batches}};
+  report["model"] = {{"name", model.name()}, {"spec", opt.model_spec}, {"parameters", model.num_params()},
+                     {"config", model.config()}};
+  nlohmann::json schedule;
+  to_json(schedule, t.schedule);
+  report["hyperparameters"] = {{"epochs", t.epochs},
+                               {"batch_size", t.batch_size},
+                               {"lr", t.schedule.lr},
+                               {"schedule", schedule},
+                               {"momentum", t.sgd.momentum},
+                               {"nesterov", t.sgd.nesterov},
+                               {"weight_decay", t.sgd.weight_decay},
+                               {"label_smoothing", t.label_smoothing},
+                               {"augment", t.augment},
+                               {"crop_pad", t.crop_pad},
+                               {"flip", t.flip},
+                               {"cutout", t.cutout},
+                               {"seed", t.seed},
+                               {"threads", threads},
+                               {"kernels", opt.kernels}};
+  report["machine"] = machine_info(device, threads);
+  report["checkpoints"] = {{"dir", checkpoint_dir},
+                           {"every_steps", opt.checkpoint_every},
+                           {"keep", opt.keep_checkpoints},
+                           {"resumed_from", resumed_from.empty() ? nlohmann::json() : nlohmann::json(resumed_from)}};
+
+  int64_t last_checkpoint_step = resumed_from.empty() ? -1 : state.step;
+  std::string last_checkpoint = resumed_from;
+  auto checkpoint_now = [&] {
+    if (state.step == last_checkpoint_step) return;
+    last_checkpoint = checkpoints.write(model, trainer.optimizer(), state, fingerprint);
+    last_checkpoint_step = state.step;
+  };
+  int64_t last_log_step = state.step;
+  double last_log_elapsed = state.elapsed_s;
+  TrainCallbacks cb;
+  cb.on_step = [&](const TrainState& s) {
+    if (opt.log_every > 0 && s.step % opt.log_every == 0) {
+      const double dt = s.elapsed_s - last_log_elapsed;
+      metrics->step(s, dt > 0 ? double(s.step - last_log_step) * t.batch_size / dt : 0.0);
+      last_log_step = s.step;
+      last_log_elapsed = s.elapsed_s;
+    }
+    // The last step of an epoch is checkpointed at the epoch end, after evaluation.
+    if (opt.checkpoint_every > 0 && s.step % opt.checkpoint_every == 0 && s.batch < trainer.steps_per_epoch())
+      checkpoint_now();
+  };
+  cb.on_epoch = [&](const EpochMetrics& m) {
+    metrics_out << m.to_line() << tag << std::endl;  // flushed per line (SageMaker metric regexes)
+    metrics->epoch(m);
+    checkpoint_now();
+    last_log_elapsed = state.elapsed_s;  // evaluation time is not training throughput
+  };
+  cb.should_stop = opt.should_stop;
+  const bool finished = trainer.run(cb);
+
+  report["epochs"] = nlohmann::json::array();
+  for (const EpochMetrics& m : state.history) report["epochs"].push_back(m.to_json());
+  if (!finished) {
+    checkpoint_now();
+    log << "stopped at epoch " << state.epoch + 1 << ", batch " << state.batch << "/" << trainer.steps_per_epoch()
+        << " (step " << state.step << "); checkpoint " << last_checkpoint << "; continue with: convoy-train --resume "
+        << checkpoints.dir() << " and the same options\n";
+    report["stopped"] = true;
+    report["checkpoint"] = last_checkpoint;
+    return report;
+  }
+
+  const std::string model_path = (fs::path(opt.out_dir) / "model.convoy").string();
+  save_model(model_path, model, {{"trained_epochs", t.epochs}, {"seed", t.seed}, {"synthetic_data", data.synthetic}});
+  const EpochMetrics& last = state.history.back();
+  report["stopped"] = false;
+  report["final"] = {{"test_acc", last.test_acc},
+                     {"test_loss", last.test_loss},
+                     {"train_acc", last.train_acc},
+                     {"total_s", seconds_since(t0)},
+                     {"training_s", last.elapsed_s}};
+  report["model_path"] = model_path;
+  write_file_atomically((fs::path(opt.out_dir) / "report.json").string(), report.dump(2) + "\n");
+  log << note << "wrote " << model_path << " and " << (fs::path(opt.out_dir) / "report.json").string()
+      << "; final test_acc " << std::setprecision(4) << last.test_acc << "\n";
+  return report;
+}
+
+}  // namespace convoy
