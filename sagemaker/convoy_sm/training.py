@@ -3,6 +3,7 @@ output/data/, checkpoints/ and, on error, output/failure with a non-zero exit.""
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,10 +37,20 @@ def has_checkpoint(folder):
     return folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
 
 
-def train_argv(convoy_train, data_spec, paths, flags, resume):
-    argv = [convoy_train, "--data", data_spec, "--out", str(paths.model_dir),
-            "--checkpoint-dir", str(paths.checkpoints), "--no-progress"]
-    if resume:
+def supports_checkpoints(convoy_train):
+    """True when this convoy-train has --checkpoint-dir/--resume (older builds do not)."""
+    try:
+        text = subprocess.run([convoy_train, "--help"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--checkpoint-dir" in text and "--resume" in text
+
+
+def train_argv(convoy_train, data_spec, paths, flags, resume, checkpoints=True):
+    argv = [convoy_train, "--data", data_spec, "--out", str(paths.model_dir), "--no-progress"]
+    if checkpoints:
+        argv += ["--checkpoint-dir", str(paths.checkpoints)]
+    if checkpoints and resume:
         argv += ["--resume", str(paths.checkpoints)]
     if not hyperparameters.has_flag(flags, "device"):
         argv += ["--device", "auto"]
@@ -73,10 +84,13 @@ def run(paths):
     convoy_train = find_tool("CONVOY_TRAIN", "convoy-train")
     paths.model_dir.mkdir(parents=True, exist_ok=True)
     paths.checkpoints.mkdir(parents=True, exist_ok=True)
-    resume = has_checkpoint(paths.checkpoints)
-    if resume:
+    checkpoints = supports_checkpoints(convoy_train)
+    resume = checkpoints and has_checkpoint(paths.checkpoints)
+    if not checkpoints:
+        log(f"{convoy_train} has no --checkpoint-dir/--resume: this run can neither checkpoint nor resume")
+    elif resume:
         log(f"resuming from the checkpoints in {paths.checkpoints}")
-    argv = train_argv(convoy_train, data_spec, paths, flags, resume)
+    argv = train_argv(convoy_train, data_spec, paths, flags, resume, checkpoints)
 
     per_host = mpi.processes_per_host(mpi_settings, mpi.count_gpus())
     if mpi.mpi_enabled(mpi_settings, hosts, per_host):

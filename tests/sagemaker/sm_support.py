@@ -55,9 +55,13 @@ def train_has(flag):
 def small_tree():
     """train/<class>/ and test/<class>/ with the first images of each class of the real
     archive (64 and 16 per class): real CIFAR-10 images, small enough for second-long runs."""
-    root = _tmp_root / "cifar-small"
+    cache = os.environ.get("CONVOY_SM_TEST_CACHE")
+    root = Path(cache) / f"cifar-small-{TRAIN_PER_CLASS}-{TEST_PER_CLASS}" if cache else _tmp_root / "cifar-small"
+    if (root / "complete").exists():
+        return root
+    final, root = root, Path(tempfile.mkdtemp(prefix="partial-", dir=_tmp_root))  # renamed when complete
     counts = {}
-    with tarfile.open(ARCHIVE) as tar:
+    with tarfile.open(ARCHIVE, "r|gz") as tar:  # streaming: one pass, no seeks
         for member in tar:
             if not member.isfile():
                 continue
@@ -75,7 +79,14 @@ def small_tree():
             if len(counts) == 20 and all(
                     n >= (TRAIN_PER_CLASS if s == "train" else TEST_PER_CLASS) for (s, _), n in counts.items()):
                 break
-    return root
+    (root / "complete").write_text(ARCHIVE + "\n")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(root, final)   # atomic; another test process may have won the race
+    except OSError:
+        if not (final / "complete").exists():
+            raise
+    return final
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,9 +99,9 @@ def small_archive():
     return path
 
 
-def some_test_jpeg():
-    folder = small_tree() / "test" / "cat"
-    return sorted(folder.iterdir())[0]
+def some_test_jpeg(cls="cat", index=0):
+    folder = small_tree() / "test" / cls
+    return sorted(folder.iterdir())[index]
 
 
 SHORT = {"epochs": "1", "batch_size": "32", "threads": "2", "seed": "7", "model": "\"quick\""}

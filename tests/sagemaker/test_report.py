@@ -1,0 +1,93 @@
+"""convoy-report on reports from real short runs: a run folder, the same run packed as a
+SageMaker model.tar.gz, and a second run with other settings; the Markdown table and the
+SVG plot."""
+import json
+import subprocess
+import tarfile
+import unittest
+import xml.etree.ElementTree as ET
+
+import sm_support
+
+
+@unittest.skipUnless(sm_support.executable(sm_support.CONVOY_REPORT) and sm_support.executable(sm_support.CONVOY_TRAIN),
+                     "CONVOY_REPORT / CONVOY_TRAIN not built")
+class ReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.runs = sm_support.new_dir("report-runs")
+        for name, threads, epochs in (("local-1thread", "1", "2"), ("local-2threads", "2", "3")):
+            subprocess.run([sm_support.CONVOY_TRAIN, "--data", str(sm_support.small_tree()), "--epochs", epochs,
+                            "--batch-size", "32", "--threads", threads, "--out", str(cls.runs / name),
+                            "--no-progress"], check=True, capture_output=True, timeout=300)
+        # The second run as SageMaker hands it back: JOB/output/model.tar.gz with report.json inside.
+        job = cls.runs / "convoy-job-1" / "output"
+        job.mkdir(parents=True)
+        with tarfile.open(job / "model.tar.gz", "w:gz") as tar:
+            tar.add(cls.runs / "local-2threads" / "model.convoy", arcname="model.convoy")
+            tar.add(cls.runs / "local-2threads" / "report.json", arcname="report.json")
+        cls.reports = {n: json.loads((cls.runs / n / "report.json").read_text())
+                       for n in ("local-1thread", "local-2threads")}
+
+    def report(self, *args):
+        return subprocess.run([sm_support.CONVOY_REPORT, *args], capture_output=True, text=True, timeout=60)
+
+    def test_table_and_plot(self):
+        svg = self.runs / "compare.svg"
+        result = self.report(str(self.runs / "local-1thread"), str(self.runs / "local-2threads"),
+                             str(self.runs / "convoy-job-1" / "output" / "model.tar.gz"),
+                             "--target", "0.15", "--price", "local=0.5", "--svg", str(svg))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = [l for l in result.stdout.splitlines() if l.startswith("| ")]
+        self.assertIn("time to 15%", lines[0])
+        rows = {l.split("|")[1].strip(): [c.strip() for c in l.split("|")[1:-1]] for l in lines[1:]}
+        self.assertEqual(set(rows), {"local-1thread", "local-2threads", "convoy-job-1"})
+        header = [c.strip() for c in lines[0].split("|")[1:-1]]
+        col = {name: header.index(name) for name in header}
+        for name, report in self.reports.items():
+            row = rows[name]
+            mean_ips = sum(e["images_per_sec"] for e in report["epochs"]) / len(report["epochs"])
+            self.assertEqual(row[col["images/s"]], f"{mean_ips:.0f}")
+            self.assertEqual(row[col["final test acc"]], f"{report['final']['test_acc'] * 100:.2f}%")
+            self.assertEqual(row[col["epochs"]], str(len(report["epochs"])))
+            self.assertEqual(row[col["world size"]], "1")
+            self.assertEqual(row[col["$/hour"]], "0.500")
+            self.assertEqual(row[col["cost"]], f"${report['final']['total_s'] / 3600 * 0.5:.4f}")
+            reached = [e["elapsed_s"] for e in report["epochs"] if e["test_acc"] >= 0.15]
+            self.assertEqual(row[col["time to 15%"]] == "not reached", not reached)
+        self.assertEqual(rows["convoy-job-1"][col["final test acc"]], rows["local-2threads"][col["final test acc"]])
+
+        root = ET.parse(svg).getroot()  # well-formed XML
+        ns = "{http://www.w3.org/2000/svg}"
+        self.assertEqual(len(root.findall(f"{ns}polyline")), 3)  # one accuracy curve per run
+        points = root.findall(f"{ns}polyline")[1].get("points").split()
+        self.assertEqual(len(points), 1 + len(self.reports["local-2threads"]["epochs"]))
+        texts = " ".join(t.text or "" for t in root.iter(f"{ns}text"))
+        for label in ("local-1thread", "local-2threads", "convoy-job-1", "target 15.0%"):
+            self.assertIn(label, texts)
+
+    def test_unknown_price_and_bad_inputs(self):
+        result = self.report(str(self.runs / "local-1thread"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("| unknown | unknown |", result.stdout)
+        bad = self.report(str(self.runs / "nothing-here"))
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("convoy-report: error:", bad.stderr)
+        self.assertIn("nothing-here", bad.stderr)
+        bad = self.report(str(self.runs / "local-1thread"), "--price", "local=cheap")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("--price 'local=cheap'", bad.stderr)
+
+    def test_price_table_file(self):
+        prices = sm_support.SOURCE_DIR / "sagemaker" / "prices.json"
+        table = json.loads(prices.read_text())
+        self.assertIn("read_on", table)
+        for t in ("ml.c5.xlarge", "ml.m5.xlarge", "ml.g4dn.xlarge", "ml.g5.xlarge", "ml.p3.2xlarge",
+                  "ml.p4d.24xlarge", "ml.p5.48xlarge"):
+            self.assertIn(t, table["usd_per_hour"])
+        result = self.report(str(self.runs / "local-1thread"), "--prices", str(prices))
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
