@@ -8,6 +8,8 @@
 
 namespace convoy {
 
+class Collective;  // engine/collective.h
+
 // The kernels' view of a device (compute stream of the device; own kernels).
 kernels::Exec exec_for(Device device, kernels::Impl impl = kernels::Impl::own);
 
@@ -17,6 +19,10 @@ struct Context {
   bool training = false;
   uint64_t step = 0;    // global step, for layers that draw random numbers
   uint64_t seed = 0;
+  // Data-parallel training: the cross-process collective (null: one process) and whether
+  // batch-norm layers synchronise their batch statistics through it (--sync-bn).
+  Collective* collective = nullptr;
+  bool sync_batchnorm = false;
 
   static Context make(Device device, kernels::Impl impl = kernels::Impl::own) {
     Context c;

@@ -1,6 +1,11 @@
 // BatchNorm2d over (N, C, H, W) (or (N, C) after a linear layer), with an optional
 // fused ReLU. Training uses batch statistics and updates the running averages;
 // inference uses the running averages.
+// With ctx.sync_batchnorm and a collective of more than one rank (--sync-bn), training
+// uses the statistics of the GLOBAL batch: forward allreduces each channel's count, mean
+// and variance, backward the sums of dy and dy * xhat (as PyTorch's SyncBatchNorm);
+// parameter gradients stay local (the gradient allreduce averages them). Without it the
+// statistics are local to the rank, the default.
 #pragma once
 #include "layers/layer.h"
 
@@ -25,9 +30,14 @@ class BatchNormLayer final : public Layer {
   const BatchNormConfig& config() const { return cfg_; }
 
  private:
+  bool synced(const Context& ctx) const;
+  void forward_synced(Context& ctx, const Tensor& x, Tensor& y, Saved& saved);
+  void backward_synced(Context& ctx, const Tensor& dy, const Saved& saved, Tensor& dx);
+
   BatchNormConfig cfg_;
   Param gamma_, beta_;
   Tensor running_mean_, running_var_;
+  Tensor sync_grad_, sync_term_;  // synced backward: masked dy and the x term, reused per step
 };
 
 }  // namespace convoy

@@ -36,6 +36,8 @@ class Model {
   void forward(Context& ctx, const Tensor& x, Tensor& logits, Saved* saved);
   void backward(Context& ctx, const Tensor& dlogits, const Saved& saved);
   void zero_grad(Context& ctx);
+  // Called during backward after each top-level layer's backward (SequentialLayer::BackwardHook).
+  void set_backward_hook(SequentialLayer::BackwardHook hook) { net_->set_backward_hook(std::move(hook)); }
 
   std::vector<Param*> params() { return net_->params(); }
   SequentialLayer& network() { return *net_; }  // the layer graph (for profiling and tools)

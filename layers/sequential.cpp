@@ -64,6 +64,7 @@ void SequentialLayer::backward(Context& ctx, const Tensor& dy, const Saved& save
   for (std::size_t i = n; i-- > 0;) {
     Tensor* target = (i == 0) ? dx : &grads_[i];
     layers_[i]->backward(ctx, *g, saved.children[i], target);
+    if (backward_hook_) backward_hook_(i);
     g = target;
   }
 }

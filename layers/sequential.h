@@ -2,6 +2,8 @@
 // Sequential keeps one activation buffer and one input-gradient buffer per inner
 // layer, reused from step to step, so a training step allocates nothing once warm.
 #pragma once
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -23,12 +25,18 @@ class SequentialLayer : public Layer {
   void name_params(const std::string& prefix) override;
 
   void add(std::unique_ptr<Layer> layer) { layers_.push_back(std::move(layer)); }
+  // Called in backward right after layer i's backward, so with layer i's parameter
+  // gradients complete (layers n-1 down to 0). Data-parallel training starts a gradient
+  // bucket's allreduce from here. Nested bodies (residual) count as part of their layer.
+  using BackwardHook = std::function<void(std::size_t layer)>;
+  void set_backward_hook(BackwardHook hook) { backward_hook_ = std::move(hook); }
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Tensor> acts_;   // acts_[i]: output of layer i (i < n-1)
   std::vector<Tensor> grads_;  // grads_[i]: gradient w.r.t. the input of layer i (i > 0)
+  BackwardHook backward_hook_;
 };
 
 class ResidualLayer final : public Layer {

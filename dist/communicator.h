@@ -1,0 +1,123 @@
+// Communicators for data-parallel training: one process (no MPI at run time), MPI (host
+// buffers; GPU tensors are staged through the host) and NCCL (device buffers on a
+// communication stream, its unique id broadcast over MPI).
+//
+// A communicator is the engine's Collective (blocking sums for synchronised batch-norm)
+// plus what the gradient buckets and the trainer need: a non-blocking allreduce that
+// returns a handle, host-side sums for metrics, a broadcast for the initial weights, and
+// an event log (bucket started/finished, layer backward finished) from which a test
+// proves that communication overlapped backward without timing anything.
+//
+// No header here includes mpi.h or nccl.h: the implementations live in *_mpi.cpp and
+// *_nccl.cpp, chosen by CMake, and their stand-ins (*_nompi.cpp, *_nonccl.cpp) explain
+// what was built without.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/collective.h"
+#include "engine/context.h"
+#include "engine/tensor.h"
+
+namespace convoy::dist {
+
+// Where this process sits in the job, as the launcher tells it (mpirun sets
+// OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}; PMI/PMIx and Slurm variables are read
+// too). Without a launcher: rank 0 of 1, and MPI is never initialised.
+struct LaunchInfo {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;   // rank among the processes of this host: picks the GPU
+  int local_size = 1;
+  bool launched = false;  // started by an MPI launcher (even with -np 1)
+};
+LaunchInfo launch_info();
+// "[rank 1] " when the job has more than one process, "" otherwise (for error lines).
+std::string rank_tag();
+// Ends the whole job when it has more than one process (MPI_Abort with `code`); returns
+// when there is nothing to abort. For tools after a fatal error, so no rank waits forever.
+void abort_job_if_distributed(int code);
+
+// Which MPI/NCCL support this build has.
+bool mpi_built();
+bool nccl_built();
+
+enum class EventKind { bucket_started, bucket_finished, layer_backward_done };
+const char* to_string(EventKind kind);
+
+struct Event {
+  EventKind kind;
+  int id;         // bucket index or top-level layer index
+  uint64_t step;  // training step it belongs to
+};
+
+// Ordered record of what happened, in the order it was observed on this rank.
+class EventLog {
+ public:
+  void record(EventKind kind, int id, uint64_t step);
+  std::vector<Event> snapshot() const;
+  void clear();
+  void set_enabled(bool on) { enabled_ = on; }
+  bool enabled() const { return enabled_; }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Event> events_;
+  bool enabled_ = false;  // off by default: tests and profiling switch it on
+};
+
+// A started non-blocking allreduce. wait() completes it (sum in the buffer); test()
+// advances it and says whether it is complete (MPI needs such calls to make progress).
+class PendingReduce {
+ public:
+  virtual ~PendingReduce() = default;
+  virtual bool test() = 0;
+  virtual void wait() = 0;
+};
+
+class Communicator : public Collective {
+ public:
+  int rank() const override { return info_.rank; }
+  int world_size() const override { return info_.world_size; }
+  int local_rank() const { return info_.local_rank; }
+  const LaunchInfo& info() const { return info_; }
+  virtual std::string_view backend() const = 0;  // "local", "mpi", "nccl"
+
+  // Starts summing `t` in place across ranks. With a CUDA tensor the sum is ordered after
+  // the work already queued on `exec`'s stream, and wait() orders later work after it.
+  // `t` must stay alive and untouched until the reduce completes.
+  virtual std::unique_ptr<PendingReduce> allreduce_sum_async(const kernels::Exec& exec, Tensor& t) = 0;
+  void allreduce_sum(Tensor& t) override;
+  // Host values (metrics: loss sums, counts), in place.
+  virtual void allreduce_sum_host(std::vector<double>& values) = 0;
+  // Copies `t` from rank `root` to every rank (initial weights).
+  virtual void broadcast(Tensor& t, int root) = 0;
+  virtual void barrier() = 0;
+
+  EventLog& events() { return events_; }
+
+ protected:
+  explicit Communicator(LaunchInfo info) : info_(info) {}
+  LaunchInfo info_;
+  EventLog events_;
+};
+
+// backend: "auto" (local for one process, else nccl for a CUDA device when built, else
+// mpi), "local", "mpi" or "nccl". `device` is where the training tensors live.
+std::unique_ptr<Communicator> make_communicator(std::string_view backend, Device device);
+
+// The single-process communicator: sums over one rank are the identity.
+std::unique_ptr<Communicator> make_local_communicator();
+// Both need a build with MPI (and NCCL); they fail with a message saying so otherwise.
+std::unique_ptr<Communicator> make_mpi_communicator();
+std::unique_ptr<Communicator> make_nccl_communicator(Device device);
+
+// The device this rank trains on: a CUDA request without an explicit index ("cuda")
+// becomes cuda:(local_rank mod visible devices); the CPU stays the CPU.
+Device device_for_rank(Device requested, bool index_given, const LaunchInfo& info);
+
+}  // namespace convoy::dist

@@ -1,0 +1,139 @@
+// The MPI communicator (host buffers). Built when CMake finds MPI (CONVOY_ENABLE_MPI).
+// MPI is initialised on first use, never for a one-process run, and finalised at exit.
+// Non-blocking allreduces are MPI_Iallreduce; OpenMPI progresses them only inside MPI
+// calls, so the gradient buckets call test() between layers to keep them moving.
+#include <mpi.h>
+
+#include <cstdlib>
+#include <limits>
+
+#include "dist/communicator.h"
+#include "dist/mpi_runtime.h"
+#include "engine/cuda_backend.h"
+#include "engine/error.h"
+
+namespace convoy::dist {
+namespace {
+
+void check_mpi(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(code, text, &len);
+  fail(rank_tag(), "MPI ", what, " failed: ", std::string(text, len));
+}
+
+int checked_count(int64_t n, const char* what) {
+  if (n > std::numeric_limits<int>::max())
+    fail("MPI ", what, " of ", n, " floats exceeds one MPI message; lower --bucket-mb");
+  return static_cast<int>(n);
+}
+
+void synchronize_if_cuda(const Tensor& t) {
+  if (t.device().is_cuda()) cuda_backend::synchronize(t.device().index);
+}
+
+// A host tensor to hand to MPI: `t` itself on the CPU, else a host copy (explicit staging).
+Tensor host_view(const Tensor& t) {
+  if (t.device().is_cpu()) return t;
+  synchronize_if_cuda(t);
+  return t.to(Device::cpu());
+}
+
+std::vector<Tensor>& abandoned_buffers() {
+  static auto* buffers = new std::vector<Tensor>();  // never freed on purpose
+  return *buffers;
+}
+
+class MpiPending final : public PendingReduce {
+ public:
+  MpiPending(Tensor target, Tensor host, MPI_Request request)
+      : target_(std::move(target)), host_(std::move(host)), request_(request) {}
+  ~MpiPending() override {
+    // Abandoned (an exception unwound the step): waiting could hang on a failed peer, and
+    // MPI may still write into the buffer, so keep the buffer alive until the job ends.
+    if (!done_) abandoned_buffers().push_back(host_);
+  }
+  bool test() override {
+    if (done_) return true;
+    int flag = 0;
+    check_mpi(MPI_Test(&request_, &flag, MPI_STATUS_IGNORE), "Test (allreduce)");
+    if (flag) finish();
+    return done_;
+  }
+  void wait() override {
+    if (done_) return;
+    check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "Wait (allreduce)");
+    finish();
+  }
+
+ private:
+  void finish() {
+    done_ = true;
+    if (target_.device().is_cuda()) target_.copy_from(host_);
+  }
+  Tensor target_, host_;
+  MPI_Request request_;
+  bool done_ = false;
+};
+
+class MpiCommunicator final : public Communicator {
+ public:
+  explicit MpiCommunicator(LaunchInfo info) : Communicator(info) {
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "Comm_dup");
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    int rank = 0, size = 1;
+    MPI_Comm_rank(comm_, &rank);
+    MPI_Comm_size(comm_, &size);
+    info_.rank = rank;
+    info_.world_size = size;
+  }
+  ~MpiCommunicator() override {
+    if (!mpi_finalized()) MPI_Comm_free(&comm_);
+  }
+  std::string_view backend() const override { return "mpi"; }
+
+  std::unique_ptr<PendingReduce> allreduce_sum_async(const kernels::Exec&, Tensor& t) override {
+    Tensor host = host_view(t);
+    MPI_Request request;
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, host.data(), checked_count(t.numel(), "allreduce"), MPI_FLOAT, MPI_SUM,
+                             comm_, &request),
+              "Iallreduce");
+    return std::make_unique<MpiPending>(t, host, request);
+  }
+
+  void allreduce_sum_host(std::vector<double>& values) override {
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), checked_count(values.size(), "allreduce"), MPI_DOUBLE,
+                            MPI_SUM, comm_),
+              "Allreduce (metrics)");
+  }
+
+  void broadcast(Tensor& t, int root) override {
+    Tensor host = host_view(t);
+    check_mpi(MPI_Bcast(host.data(), checked_count(t.numel(), "broadcast"), MPI_FLOAT, root, comm_), "Bcast");
+    if (t.device().is_cuda()) t.copy_from(host);
+  }
+
+  void barrier() override { check_mpi(MPI_Barrier(comm_), "Barrier"); }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
+
+}  // namespace
+
+bool mpi_built() { return true; }
+
+std::unique_ptr<Communicator> make_mpi_communicator() {
+  ensure_mpi_initialized();
+  return std::make_unique<MpiCommunicator>(launch_info());
+}
+
+void abort_job_if_distributed(int code) {
+  if (!mpi_initialized() || mpi_finalized()) return;  // mpirun ends the job when a process exits with an error
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size > 1) MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+}  // namespace convoy::dist

@@ -1,0 +1,82 @@
+// Bucketed gradient allreduce for data-parallel training (after PyTorch DDP's reducer).
+//
+// Parameters are grouped into buckets of at most `bucket_mb` megabytes, filled in REVERSE
+// layer order (the order backward completes them), so the first bucket is ready after the
+// last layers' backward. A backward hook on the model's top-level layers
+// (Model::set_backward_hook) starts a bucket's non-blocking allreduce as soon as the
+// layer that completes it has run; communication then overlaps the backward of the
+// earlier layers. finish() starts whatever is left, waits, and writes the AVERAGE
+// (sum / world size) back into every Param::grad.
+//
+// Each bucket owns a flat buffer on the parameters' device: gradients are copied in when
+// the bucket launches and scaled back out in finish() (copies keep Param::grad an ordinary
+// tensor; the copy is small next to the reduce). Compression (fp16/bf16) slots in exactly
+// there: pack() would convert the flat float buffer into a half-width one before the
+// reduce, and unpack() would widen and scale it after; the communicator would then reduce
+// a 16-bit buffer (MPI: a 16-bit datatype with a user op; NCCL: ncclHalf/ncclBfloat16).
+//
+// Events (dist::EventLog of the communicator): layer_backward_done(layer),
+// bucket_started(bucket), bucket_finished(bucket), all tagged with ctx.step.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "layers/model.h"
+
+namespace convoy::dist {
+
+// 25 MB is PyTorch DDP's default cap: large enough that a reduce is bandwidth-bound
+// (25 MB at 50 GB/s = 0.5 ms, against tens of microseconds of latency), small enough that
+// resnet's 4 MB... see docs/distributed.md for the choice and bench/scaling_model.py.
+inline constexpr double kDefaultBucketMb = 25.0;
+
+enum class BucketCompression { none };  // fp16 and bf16 go here (see pack/unpack above)
+
+struct BucketOptions {
+  double bucket_mb = kDefaultBucketMb;
+  BucketCompression compression = BucketCompression::none;
+};
+
+struct BucketLayout {
+  std::vector<int> params;       // indices into Model::params(), in filling order
+  std::vector<int64_t> offsets;  // each parameter's offset (floats) in the flat buffer
+  int64_t numel = 0;
+  int ready_after_layer = 0;     // the bucket is complete once this top-level layer's backward ran
+};
+
+class GradientBuckets {
+ public:
+  GradientBuckets(Model& model, Communicator& comm, const BucketOptions& options = {});
+  ~GradientBuckets();
+  GradientBuckets(const GradientBuckets&) = delete;
+  GradientBuckets& operator=(const GradientBuckets&) = delete;
+
+  // Before model.backward(): arms the hook for this step.
+  void begin_backward(Context& ctx);
+  // After model.backward(): every gradient is the average over the ranks on return
+  // (on a GPU: ordered on ctx's stream).
+  void finish(Context& ctx);
+
+  const std::vector<BucketLayout>& layout() const { return layout_; }
+  int64_t total_numel() const;
+
+ private:
+  void on_layer_done(std::size_t layer);
+  void launch(std::size_t bucket);
+  void poll();
+
+  Model& model_;
+  Communicator& comm_;
+  BucketOptions options_;
+  std::vector<Param*> params_;
+  std::vector<BucketLayout> layout_;
+  std::vector<Tensor> flat_;
+  std::vector<std::unique_ptr<PendingReduce>> pending_;
+  std::vector<bool> finished_;
+  std::size_t next_to_launch_ = 0;
+  Context* ctx_ = nullptr;  // set between begin_backward and finish
+};
+
+}  // namespace convoy::dist
