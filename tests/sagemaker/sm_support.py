@@ -1,8 +1,8 @@
 """Shared by the SageMaker contract tests: the binaries CMake built, a small real CIFAR-10
 image tree cut from the JPEG archive, /opt/ml trees in temporary folders, and running the
 entry points the way a container would."""
+import atexit
 import functools
-import io
 import json
 import os
 import shutil
@@ -28,8 +28,10 @@ TEST_PER_CLASS = 16
 _tmp_root = Path(tempfile.mkdtemp(prefix="convoy-sm-tests-"))
 
 
+@atexit.register
 def cleanup():
-    shutil.rmtree(_tmp_root, ignore_errors=True)
+    if not os.environ.get("CONVOY_SM_KEEP_TEST_FILES"):
+        shutil.rmtree(_tmp_root, ignore_errors=True)
 
 
 def new_dir(name):
