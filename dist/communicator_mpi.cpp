@@ -20,7 +20,7 @@ void check_mpi(int code, const char* what) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(code, text, &len);
-  fail(rank_tag(), "MPI ", what, " failed: ", std::string(text, len));
+  fail("MPI ", what, " failed: ", std::string(text, len));
 }
 
 int checked_count(int64_t n, const char* what) {

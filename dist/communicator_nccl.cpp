@@ -18,11 +18,11 @@ namespace convoy::dist {
 namespace {
 
 void check_cuda(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) fail(rank_tag(), "CUDA ", what, " failed: ", cudaGetErrorString(e));
+  if (e != cudaSuccess) fail("CUDA ", what, " failed: ", cudaGetErrorString(e));
 }
 
 void check_nccl(ncclResult_t r, const char* what) {
-  if (r != ncclSuccess) fail(rank_tag(), "NCCL ", what, " failed: ", ncclGetErrorString(r));
+  if (r != ncclSuccess) fail("NCCL ", what, " failed: ", ncclGetErrorString(r));
 }
 
 cudaStream_t stream_of(const kernels::Exec& exec) {
@@ -61,7 +61,7 @@ class NcclCommunicator final : public Communicator {
     ncclUniqueId id;
     if (info_.rank == 0) check_nccl(ncclGetUniqueId(&id), "GetUniqueId");
     if (MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
-      fail(rank_tag(), "MPI broadcast of the NCCL unique id failed");
+      fail("MPI broadcast of the NCCL unique id failed");
     check_nccl(ncclCommInitRank(&comm_, info_.world_size, id, info_.rank), "CommInitRank");
     check_cuda(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking), "stream create");
   }

@@ -53,6 +53,11 @@ int run_tool(int argc, char** argv) {
   app.add_option("--out", o.out_dir, "Output folder")->capture_default_str();
   app.add_flag("--no-progress", no_progress, "No progress bar even on a terminal");
   app.add_flag("--host-input", t.host_input, "On a GPU too, normalise and augment on the host");
+  // Data-parallel under mpirun (docs/distributed.md): --batch-size is then the global batch.
+  app.add_option("--dist", o.dist_backend, "Communicator under mpirun: auto | local | mpi | nccl")->capture_default_str();
+  app.add_option("--bucket-mb", t.parallel.bucket_mb, "Gradient allreduce bucket cap in MB (data-parallel)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--sync-bn", t.parallel.sync_batchnorm, "Batch-norm statistics over the global batch (data-parallel)");
   app.add_option("--checkpoint-dir", o.checkpoint_dir,
                  "Where checkpoints go. Default: OUT/checkpoints, or the folder --resume found them in");
   app.add_option("--checkpoint-every", o.checkpoint_every,

@@ -2,12 +2,14 @@
 // checkpoint, checkpoints every N steps and at epoch ends, metrics.jsonl, the epoch line,
 // report.json and model.convoy.
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <memory>
 #include <ostream>
 
 #include "data/sources.h"
+#include "dist/communicator.h"
 #include "engine/error.h"
 #include "engine/model_file.h"
 #include "engine/threads.h"
@@ -81,12 +83,34 @@ std::string resume(const TrainRunOptions& opt, Model& model, Trainer& trainer, c
   return latest.path;
 }
 
+// Swallows what non-zero ranks would print (only rank 0 prints and writes).
+class NullStream : public std::ostream {
+ public:
+  NullStream() : std::ostream(nullptr) {}
+};
+
+// A hidden test hook (docs/distributed.md): CONVOY_TEST_FAIL_RANK=R gives rank R a data path
+// that does not exist, so one rank fails the way a bad path on one host would.
+std::string data_spec_for_rank(const std::string& spec, int rank) {
+  const char* fail_rank = std::getenv("CONVOY_TEST_FAIL_RANK");
+  if (fail_rank && std::to_string(rank) == fail_rank) return "/nonexistent/convoy-test-fail-rank-" + std::to_string(rank);
+  return spec;
+}
+
 }  // namespace
 
-nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_out, std::ostream& log) {
+nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_all, std::ostream& log_all) {
   set_num_threads(opt.threads);
   const int threads = num_threads();
-  Device device = parse_device(opt.device);
+  // Data-parallel: the communicator first (under mpirun this initialises MPI, so that a
+  // failure from here on ends the whole job through tools/tool_main.cpp's MPI_Abort).
+  const dist::LaunchInfo launch = dist::launch_info();
+  Device device = dist::device_for_rank(parse_device(opt.device), opt.device.find(':') != std::string::npos, launch);
+  std::unique_ptr<dist::Communicator> comm = dist::make_communicator(opt.dist_backend, device);
+  const bool lead = comm->rank() == 0;  // rank 0 prints and writes; the others train
+  NullStream quiet;
+  std::ostream& log = lead ? log_all : quiet;
+  std::ostream& metrics_out = lead ? metrics_all : quiet;
   if (device.is_cuda() && cuda_device_count() <= device.index)
     fail("--device ", opt.device, ": no usable CUDA device (", cuda_unavailable_reason(), "); use --device cpu");
   kernels::Impl impl;
@@ -96,12 +120,12 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
   if (opt.checkpoint_every < 0) fail("--checkpoint-every must be >= 0 (0 = only at epoch ends), got ", opt.checkpoint_every);
   if (opt.log_every < 0) fail("--log-every must be >= 0 (0 = no step records), got ", opt.log_every);
 
-  fs::create_directories(opt.out_dir);
+  if (lead) fs::create_directories(opt.out_dir);
   const auto t0 = Clock::now();
   data::LoadOptions load;
   load.train_batches = opt.train_batches;
   const std::string spec = opt.data_spec.empty() ? data::default_data_spec() : opt.data_spec;
-  data::CifarData data = data::load_cifar(spec, load);
+  data::CifarData data = data::load_cifar(data_spec_for_rank(spec, comm->rank()), load);
   const std::string tag = data.synthetic ? " data=synthetic" : "";
   const std::string note = data.synthetic ? "[synthetic data] " : "";
   log << note << "data: " << data.source << ": " << data.train.size() << " training and " << data.test.size()
@@ -120,8 +144,14 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
       << device.to_string() << ", " << threads << " threads, kernels " << opt.kernels << "\n";
   log.flush();
 
-  const TrainOptions& t = opt.train;
+  TrainOptions t = opt.train;
+  t.parallel.comm = comm.get();
   Trainer trainer(model, ctx, data, t);
+  if (comm->world_size() > 1)
+    log << "data-parallel: " << comm->world_size() << " ranks (" << comm->backend() << "), global batch "
+        << t.batch_size << " = " << comm->world_size() << " x " << t.batch_size / comm->world_size()
+        << " per rank; " << trainer.buckets()->layout().size() << " gradient buckets of <= " << t.parallel.bucket_mb
+        << " MB; batch-norm statistics " << (t.parallel.sync_batchnorm ? "synchronised" : "per rank") << "\n";
   const RunFingerprint fingerprint = run_fingerprint(opt, model, data, spec, threads);
   std::string resumed_from, checkpoint_dir = opt.checkpoint_dir;
   if (!opt.resume_dir.empty()) {
@@ -133,8 +163,10 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
 
   const std::string metrics_path = (fs::path(opt.out_dir) / "metrics.jsonl").string();
   const TrainState& state = trainer.state();
-  auto metrics = resumed_from.empty() ? std::make_unique<MetricsLog>(metrics_path)
-                                      : std::make_unique<MetricsLog>(metrics_path, state.step, state.epoch);
+  std::unique_ptr<MetricsLog> metrics;
+  if (lead)
+    metrics = resumed_from.empty() ? std::make_unique<MetricsLog>(metrics_path)
+                                   : std::make_unique<MetricsLog>(metrics_path, state.step, state.epoch);
 
   nlohmann::json report;
   report["data"] = {{"source", data.source},
@@ -163,6 +195,13 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
                                {"threads", threads},
                                {"kernels", opt.kernels}};
   report["machine"] = machine_info(device, threads);
+  report["distributed"] = {{"world_size", comm->world_size()},
+                           {"backend", comm->backend()},
+                           {"global_batch", t.batch_size},
+                           {"per_rank_batch", t.batch_size / comm->world_size()},
+                           {"bucket_mb", t.parallel.bucket_mb},
+                           {"sync_batchnorm", t.parallel.sync_batchnorm},
+                           {"evaluation", comm->world_size() > 1 ? "each rank its share, counts summed" : "one process"}};
   report["checkpoints"] = {{"dir", checkpoint_dir},
                            {"every_steps", opt.checkpoint_every},
                            {"keep", opt.keep_checkpoints},
@@ -171,7 +210,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
   int64_t last_checkpoint_step = resumed_from.empty() ? -1 : state.step;
   std::string last_checkpoint = resumed_from;
   auto checkpoint_now = [&] {
-    if (state.step == last_checkpoint_step) return;
+    if (!lead || state.step == last_checkpoint_step) return;
     last_checkpoint = checkpoints.write(model, trainer.optimizer(), state, fingerprint);
     last_checkpoint_step = state.step;
   };
@@ -179,7 +218,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
   double last_log_elapsed = state.elapsed_s;
   TrainCallbacks cb;
   cb.on_step = [&](const TrainState& s) {
-    if (opt.log_every > 0 && s.step % opt.log_every == 0) {
+    if (metrics && opt.log_every > 0 && s.step % opt.log_every == 0) {
       const double dt = s.elapsed_s - last_log_elapsed;
       metrics->step(s, dt > 0 ? double(s.step - last_log_step) * t.batch_size / dt : 0.0);
       last_log_step = s.step;
@@ -191,13 +230,14 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
   };
   cb.on_epoch = [&](const EpochMetrics& m) {
     metrics_out << m.to_line() << tag << std::endl;  // flushed per line (SageMaker metric regexes)
-    metrics->epoch(m);
+    if (metrics) metrics->epoch(m);
     checkpoint_now();
     last_log_elapsed = state.elapsed_s;  // evaluation time is not training throughput
   };
   cb.should_stop = opt.should_stop;
   const bool finished = trainer.run(cb);
 
+  report["distributed"]["step_times_rank0"] = trainer.step_times().to_json();
   report["epochs"] = nlohmann::json::array();
   for (const EpochMetrics& m : state.history) report["epochs"].push_back(m.to_json());
   if (!finished) {
@@ -211,6 +251,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_ou
   }
 
   const std::string model_path = (fs::path(opt.out_dir) / "model.convoy").string();
+  if (!lead) return report;  // rank 0 writes the model and the report
   save_model(model_path, model, {{"trained_epochs", t.epochs}, {"seed", t.seed}, {"synthetic_data", data.synthetic}});
   const EpochMetrics& last = state.history.back();
   report["stopped"] = false;

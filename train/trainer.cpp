@@ -23,9 +23,15 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+int world_of(const TrainOptions& o) { return o.parallel.comm ? o.parallel.comm->world_size() : 1; }
+int rank_of(const TrainOptions& o) { return o.parallel.comm ? o.parallel.comm->rank() : 0; }
+
+// The loader of this rank: its shard of every global batch (batch_size / world rows).
 data::LoaderOptions loader_options(const Model& model, const Context& ctx, const TrainOptions& o) {
   data::LoaderOptions lo;
-  lo.batch_size = o.batch_size;
+  lo.batch_size = o.batch_size / world_of(o);
+  lo.rank = rank_of(o);
+  lo.world_size = world_of(o);
   lo.shuffle = true;
   lo.drop_last = true;
   lo.augment = o.augment;
@@ -44,6 +50,10 @@ data::LoaderOptions loader_options(const Model& model, const Context& ctx, const
 const TrainOptions& validated(const TrainOptions& o, const data::CifarData& data) {
   if (o.epochs <= 0) fail("--epochs must be positive, got ", o.epochs);
   if (o.batch_size <= 0) fail("--batch-size must be positive, got ", o.batch_size);
+  const int world = world_of(o);
+  if (o.batch_size % world != 0)
+    fail("--batch-size ", o.batch_size, " is the global batch and must split evenly over the ", world,
+         " ranks of this job; use a multiple of ", world);
   if (data.train.size() < o.batch_size)
     fail("the training set has ", data.train.size(), " images, fewer than one batch of ", o.batch_size);
   o.schedule.validate();
@@ -60,8 +70,31 @@ struct Trainer::Scratch {
   data::Batch batch;
 };
 
+// Rank r takes test images r, r + W, r + 2W, ...
+data::Dataset test_shard(const data::Dataset& test, int rank, int world) {
+  data::Dataset shard;
+  shard.class_names = test.class_names;
+  shard.origin = test.origin + " (rank " + std::to_string(rank) + " of " + std::to_string(world) + ")";
+  for (int64_t i = rank; i < test.size(); i += world) {
+    shard.images.insert(shard.images.end(), test.image(i), test.image(i) + data::kImageBytes);
+    shard.labels.push_back(test.labels[i]);
+  }
+  return shard;
+}
+
+nlohmann::json StepTimes::to_json() const {
+  const double n = steps > 0 ? double(steps) : 1.0;
+  return {{"steps", steps},
+          {"data_ms", 1e3 * data_s / n},
+          {"compute_ms", 1e3 * compute_s / n},
+          {"exposed_comm_ms", 1e3 * exposed_comm_s / n},
+          {"optimizer_ms", 1e3 * optimizer_s / n}};
+}
+
 Trainer::Trainer(Model& model, Context& ctx, const data::CifarData& data, const TrainOptions& options)
-    : model_(model),
+    : world_size_(world_of(options)),
+      rank_(rank_of(options)),
+      model_(model),
       ctx_(ctx),
       data_(data),
       options_(validated(options, data)),
@@ -70,6 +103,17 @@ Trainer::Trainer(Model& model, Context& ctx, const data::CifarData& data, const 
       optimizer_(model, options.sgd),
       scratch_(std::make_unique<Scratch>()) {
   scratch_->augment = augment_args_for(loader_options(model, ctx, options));
+  if (world_size_ > 1) {
+    dist::Communicator& comm = *options.parallel.comm;
+    // Every rank starts from rank 0's weights and statistics (the same seed gives the same
+    // draws anyway; this makes it so whatever the initialisation).
+    for (Param* p : model.params()) comm.broadcast(p->value, 0);
+    for (Buffer& b : model.buffers()) comm.broadcast(*b.value, 0);
+    ctx.collective = &comm;
+    ctx.sync_batchnorm = options.parallel.sync_batchnorm;
+    buckets_ = std::make_unique<dist::GradientBuckets>(model, comm, dist::BucketOptions{options.parallel.bucket_mb});
+    test_shard_ = test_shard(data.test, rank_, world_size_);
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -85,6 +129,7 @@ void Trainer::restore(const TrainState& s) {
 
 void Trainer::train_step(const data::Batch& batch) {
   Scratch& s = *scratch_;
+  const auto t_compute = Clock::now();
   s.input.upload(ctx_, batch, s.augment, s.x, s.labels_dev);
   Saved saved;
   ctx_.step = static_cast<uint64_t>(state_.step);
@@ -92,9 +137,17 @@ void Trainer::train_step(const data::Batch& batch) {
   model_.forward(ctx_, s.x, s.logits, &saved);
   const BatchScore score =
       s.loss.compute(ctx_, s.logits, s.labels_dev, batch.labels, options_.label_smoothing, &s.dlogits);
+  if (buckets_) buckets_->begin_backward(ctx_);
   model_.backward(ctx_, s.dlogits, saved);
+  const auto t_comm = Clock::now();
+  times_.compute_s += std::chrono::duration<double>(t_comm - t_compute).count();
+  if (buckets_) buckets_->finish(ctx_);  // gradients averaged over the ranks
+  const auto t_optimizer = Clock::now();
+  times_.exposed_comm_s += std::chrono::duration<double>(t_optimizer - t_comm).count();
   const double lr = static_cast<float>(lr_at(options_.schedule, state_.step, total_steps(), steps_per_epoch_));
   optimizer_.step(ctx_, static_cast<float>(lr));
+  times_.optimizer_s += seconds_since(t_optimizer);
+  ++times_.steps;
   state_.loss_sum += score.loss_sum;
   state_.correct += score.correct;
   state_.seen += batch.size;
@@ -103,17 +156,49 @@ void Trainer::train_step(const data::Batch& batch) {
   ++state_.step;
 }
 
+bool Trainer::next_batch(data::Batch& batch) {
+  const auto t = Clock::now();
+  const bool more = loader_->next(batch);
+  times_.data_s += seconds_since(t);
+  return more;
+}
+
+EvalResult Trainer::evaluate_test_set() {
+  if (world_size_ == 1)
+    return evaluate(model_, ctx_, data_.test, options_.eval_batch_size, options_.progress, options_.host_input);
+  EvalResult e = evaluate(model_, ctx_, test_shard_, options_.eval_batch_size, options_.progress && rank_ == 0,
+                          options_.host_input);
+  std::vector<double> sums = {e.loss * e.count, e.accuracy * e.count, double(e.count)};
+  options_.parallel.comm->allreduce_sum_host(sums);
+  e.count = static_cast<int64_t>(sums[2]);
+  e.loss = sums[2] > 0 ? sums[0] / sums[2] : 0;
+  e.accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0;
+  e.confusion.clear();  // per-rank only; convoy-eval gives the whole matrix
+  e.per_class_accuracy.clear();
+  return e;
+}
+
 EpochMetrics Trainer::finish_epoch() {
+  // Metrics over all ranks: sums of loss, correct and seen; time as the ranks' mean.
+  std::vector<double> sums = {state_.loss_sum, double(state_.correct), double(state_.seen), state_.epoch_train_s};
+  if (world_size_ > 1) {
+    options_.parallel.comm->allreduce_sum_host(sums);
+    sums[3] /= world_size_;
+    // Batch-norm running statistics are rank-local without --sync-bn: rank 0's become
+    // everyone's (as PyTorch DDP's broadcast_buffers), so the evaluated model is the saved one.
+    for (Buffer& b : model_.buffers()) options_.parallel.comm->broadcast(*b.value, 0);
+  }
+  const double loss_sum = sums[0], correct = sums[1], seen = sums[2];
   EpochMetrics m;
   m.epoch = state_.epoch + 1;
-  m.epoch_s = state_.epoch_train_s;
-  m.train_loss = state_.seen ? state_.loss_sum / state_.seen : 0;
-  m.train_acc = state_.seen ? double(state_.correct) / state_.seen : 0;
-  m.images_per_sec = m.epoch_s > 0 ? state_.seen / m.epoch_s : 0;
+  m.epoch_s = sums[3];
+  m.train_loss = seen > 0 ? loss_sum / seen : 0;
+  m.train_acc = seen > 0 ? correct / seen : 0;
+  m.images_per_sec = m.epoch_s > 0 ? seen / m.epoch_s : 0;
   m.lr = state_.lr;
   if (data_.test.size() > 0) {
     const bool training = ctx_.training;
-    EvalResult e = evaluate(model_, ctx_, data_.test, options_.eval_batch_size, options_.progress, options_.host_input);
+    EvalResult e = evaluate_test_set();
     ctx_.training = training;
     m.test_loss = e.loss;
     m.test_acc = e.accuracy;
@@ -124,18 +209,27 @@ EpochMetrics Trainer::finish_epoch() {
 bool Trainer::run(const TrainCallbacks& callbacks) {
   const auto run_start = Clock::now();
   const double elapsed_before = state_.elapsed_s;
-  auto stop_now = [&] { return callbacks.should_stop && callbacks.should_stop(); };
+  auto stop_now = [&] {
+    if (!callbacks.should_stop) return false;
+    bool stop = callbacks.should_stop();
+    if (world_size_ > 1) {  // all ranks stop at the same step, or none (a lone stop would hang the rest)
+      std::vector<double> votes = {stop ? 1.0 : 0.0};
+      options_.parallel.comm->allreduce_sum_host(votes);
+      stop = votes[0] > 0;
+    }
+    return stop;
+  };
   bool finished = true;
   ctx_.training = true;
   while (state_.epoch < options_.epochs) {
     loader_->start_epoch(static_cast<uint64_t>(state_.epoch), state_.batch);
     ProgressBar bar("epoch " + std::to_string(state_.epoch + 1) + "/" + std::to_string(options_.epochs),
-                    steps_per_epoch_, options_.progress);
+                    steps_per_epoch_, options_.progress && rank_ == 0);
     const auto epoch_start = Clock::now();
     const double epoch_train_before = state_.epoch_train_s;
     bool stopped = false;
     data::Batch& batch = scratch_->batch;
-    while (!stopped && loader_->next(batch)) {
+    while (!stopped && next_batch(batch)) {
       train_step(batch);
       state_.epoch_train_s = epoch_train_before + seconds_since(epoch_start);
       state_.elapsed_s = elapsed_before + seconds_since(run_start);

@@ -18,8 +18,11 @@
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
+#include "dist/communicator.h"
+#include "dist/gradient_buckets.h"
 #include "engine/lr_schedule.h"
 #include "layers/model.h"
+#include "train/evaluate.h"
 #include "train/optimizer.h"
 #include "train/train_state.h"
 
@@ -29,6 +32,26 @@ namespace data {
 class BatchLoader;
 struct Batch;
 }  // namespace data
+
+// Data-parallel training across ranks (docs/distributed.md). With a communicator of world
+// size W > 1, TrainOptions::batch_size is the GLOBAL batch (split evenly, batch_size / W per
+// rank), gradients are averaged in buckets during backward, the metrics are summed over the
+// ranks, and every rank evaluates its share of the test set.
+struct DataParallel {
+  dist::Communicator* comm = nullptr;  // null or a world of one: one process
+  double bucket_mb = dist::kDefaultBucketMb;
+  bool sync_batchnorm = false;         // --sync-bn: batch statistics over the global batch
+};
+
+// Where a rank's training time goes, summed over the steps of the run so far.
+struct StepTimes {
+  double data_s = 0;          // waiting for the loader's next batch
+  double compute_s = 0;       // input upload, forward, loss, backward (bucket launches included)
+  double exposed_comm_s = 0;  // waiting for the gradient allreduce after backward
+  double optimizer_s = 0;
+  int64_t steps = 0;
+  nlohmann::json to_json() const;
+};
 
 struct TrainOptions {
   int epochs = 10;
@@ -44,6 +67,7 @@ struct TrainOptions {
   int eval_batch_size = 500;
   bool progress = true;           // progress bar on a terminal
   bool host_input = false;        // on a GPU too, normalise and augment on the host
+  DataParallel parallel;
 };
 
 struct TrainCallbacks {
@@ -77,11 +101,18 @@ class Trainer {
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
   int64_t total_steps() const { return steps_per_epoch_ * options_.epochs; }
   const TrainOptions& options() const { return options_; }
+  const StepTimes& step_times() const { return times_; }
+  int world_size() const { return world_size_; }
+  int rank() const { return rank_; }
+  const dist::GradientBuckets* buckets() const { return buckets_.get(); }
 
  private:
   void train_step(const data::Batch& batch);  // one optimizer step: forward, backward, update
   EpochMetrics finish_epoch();                // evaluation and the epoch's metrics
+  bool next_batch(data::Batch& batch);        // the loader's next batch, timed
+  EvalResult evaluate_test_set();             // this rank's share, combined over the ranks
 
+  int world_size_ = 1, rank_ = 0;  // set first: the loader's shard depends on them
   Model& model_;
   Context& ctx_;
   const data::CifarData& data_;
@@ -92,6 +123,9 @@ class Trainer {
   struct Scratch;
   std::unique_ptr<Scratch> scratch_;  // input, activations, loss: reused every step
   TrainState state_;
+  std::unique_ptr<dist::GradientBuckets> buckets_;  // data-parallel runs only
+  data::Dataset test_shard_;                        // this rank's share of the test set (world > 1)
+  StepTimes times_;
 };
 
 // Trains `model` (already on ctx.device) from scratch and returns the metrics of every epoch.
@@ -114,6 +148,7 @@ struct TrainRunOptions {
   std::string resume_dir;         // "" = a fresh run; else continue from its newest checkpoint
   int64_t log_every = 50;         // steps between metrics.jsonl records
   std::function<bool()> should_stop;  // polled after every step (e.g. convoy::stop_requested)
+  std::string dist_backend = "auto";  // auto | local | mpi | nccl (docs/distributed.md)
 };
 
 // The whole run: prints one metric line per epoch to `metrics_out` and human lines to
