@@ -18,8 +18,6 @@ namespace convoy::data::detail {
 
 namespace {
 
-constexpr int64_t kMaxPixels = int64_t(1) << 28;  // refuse absurd headers before allocating
-
 // libjpeg reports errors through callbacks; we jump back out of the decoder and throw from
 // ordinary C++ code. Warnings (corrupt or truncated data, which libjpeg would otherwise patch
 // over with grey) are treated as errors too, and nothing is ever printed.
@@ -27,6 +25,8 @@ struct JpegErrors {
   jpeg_error_mgr pub;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
+  jpeg_progress_mgr progress;
+  int max_scans = 0;  // 0: no limit
 };
 
 void jpeg_fail(j_common_ptr c) {
@@ -38,10 +38,20 @@ void jpeg_message(j_common_ptr c, int level) {
   if (level < 0) jpeg_fail(c);  // a warning: the data is corrupt
 }
 void jpeg_silent(j_common_ptr) {}
+// Progressive JPEGs may hold thousands of tiny scans, each a full pass over the coefficients:
+// the scan count bounds the work an untrusted image can ask for.
+void jpeg_count_scans(j_common_ptr c) {
+  auto* e = reinterpret_cast<JpegErrors*>(c->err);
+  auto* d = reinterpret_cast<j_decompress_ptr>(c);
+  if (e->max_scans > 0 && d->input_scan_number > e->max_scans) {
+    std::snprintf(e->message, JMSG_LENGTH_MAX, "progressive JPEG with more than %d scans", e->max_scans);
+    std::longjmp(e->jump, 1);
+  }
+}
 
 // Decodes into `out` (already constructed by the caller, so no C++ object lives between the
 // setjmp and a longjmp). Returns false with `message` set on failure.
-bool jpeg_decode_into(const uint8_t* bytes, size_t size, RgbImage& out, char* message) {
+bool jpeg_decode_into(const uint8_t* bytes, size_t size, RgbImage& out, char* message, const ImageLimits& limits) {
   jpeg_decompress_struct cinfo;
   JpegErrors err;
   cinfo.err = jpeg_std_error(&err.pub);
@@ -49,6 +59,9 @@ bool jpeg_decode_into(const uint8_t* bytes, size_t size, RgbImage& out, char* me
   err.pub.emit_message = jpeg_message;
   err.pub.output_message = jpeg_silent;
   err.message[0] = '\0';
+  err.max_scans = limits.max_jpeg_scans;
+  err.progress.progress_monitor = jpeg_count_scans;
+  cinfo.progress = &err.progress;
   if (setjmp(err.jump)) {
     std::strncpy(message, err.message, JMSG_LENGTH_MAX);
     jpeg_destroy_decompress(&cinfo);
@@ -57,7 +70,7 @@ bool jpeg_decode_into(const uint8_t* bytes, size_t size, RgbImage& out, char* me
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, const_cast<unsigned char*>(bytes), static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
-  if (static_cast<int64_t>(cinfo.image_width) * cinfo.image_height > kMaxPixels) {
+  if (static_cast<int64_t>(cinfo.image_width) * cinfo.image_height > limits.max_pixels) {
     std::snprintf(message, JMSG_LENGTH_MAX, "image of %ux%u pixels is too large", cinfo.image_width,
                   cinfo.image_height);
     jpeg_destroy_decompress(&cinfo);
@@ -124,19 +137,27 @@ AxisWeights axis_weights(int src) {
 }  // namespace
 
 RgbImage decode_jpeg(const std::string& name, const uint8_t* bytes, size_t size) {
+  return decode_jpeg(name, bytes, size, ImageLimits{});
+}
+
+RgbImage decode_jpeg(const std::string& name, const uint8_t* bytes, size_t size, const ImageLimits& limits) {
   RgbImage image;
   char message[JMSG_LENGTH_MAX] = {0};
-  if (!jpeg_decode_into(bytes, size, image, message)) fail(name, ": JPEG decode failed: ", message);
+  if (!jpeg_decode_into(bytes, size, image, message, limits)) fail(name, ": JPEG decode failed: ", message);
   return image;
 }
 
 RgbImage decode_png(const std::string& name, const uint8_t* bytes, size_t size) {
+  return decode_png(name, bytes, size, ImageLimits{});
+}
+
+RgbImage decode_png(const std::string& name, const uint8_t* bytes, size_t size, const ImageLimits& limits) {
   png_image png;
   std::memset(&png, 0, sizeof png);
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&png, bytes, size))
     fail(name, ": PNG decode failed: ", png.message);
-  if (static_cast<int64_t>(png.width) * png.height > kMaxPixels) {
+  if (static_cast<int64_t>(png.width) * png.height > limits.max_pixels) {
     png_image_free(&png);
     fail(name, ": PNG of ", png.width, "x", png.height, " pixels is too large");
   }
@@ -189,11 +210,16 @@ void rgb_to_cifar(const RgbImage& image, uint8_t* out) {
 }
 
 void decode_to_cifar(const std::string& name, const uint8_t* bytes, size_t size, uint8_t* out) {
+  decode_to_cifar(name, bytes, size, out, ImageLimits{});
+}
+
+void decode_to_cifar(const std::string& name, const uint8_t* bytes, size_t size, uint8_t* out,
+                     const ImageLimits& limits) {
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   if (size >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
-    rgb_to_cifar(decode_jpeg(name, bytes, size), out);
+    rgb_to_cifar(decode_jpeg(name, bytes, size, limits), out);
   } else if (size >= 8 && std::memcmp(bytes, kPng, 8) == 0) {
-    rgb_to_cifar(decode_png(name, bytes, size), out);
+    rgb_to_cifar(decode_png(name, bytes, size, limits), out);
   } else {
     fail(name, ": not a JPEG or PNG image (", size == 0 ? "empty file" : "unknown leading bytes", ")");
   }

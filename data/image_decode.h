@@ -20,10 +20,23 @@ struct RgbImage {
 RgbImage decode_jpeg(const std::string& name, const uint8_t* bytes, size_t size);
 RgbImage decode_png(const std::string& name, const uint8_t* bytes, size_t size);
 
+// Bounds for decoding untrusted bytes (serve/): an image whose header declares more than
+// max_pixels is refused before any pixel is decoded, and a progressive JPEG with more than
+// max_jpeg_scans scans (0: no limit) is refused while decoding. The defaults are the ones
+// the functions above apply.
+struct ImageLimits {
+  int64_t max_pixels = int64_t(1) << 28;
+  int max_jpeg_scans = 0;
+};
+RgbImage decode_jpeg(const std::string& name, const uint8_t* bytes, size_t size, const ImageLimits& limits);
+RgbImage decode_png(const std::string& name, const uint8_t* bytes, size_t size, const ImageLimits& limits);
+
 // Resizes to 32x32 and writes (3, 32, 32) planar into `out` (kImageBytes bytes).
 void rgb_to_cifar(const RgbImage& image, uint8_t* out);
 
 // decode_jpeg or decode_png by the magic bytes, then rgb_to_cifar.
 void decode_to_cifar(const std::string& name, const uint8_t* bytes, size_t size, uint8_t* out);
+void decode_to_cifar(const std::string& name, const uint8_t* bytes, size_t size, uint8_t* out,
+                     const ImageLimits& limits);
 
 }  // namespace convoy::data::detail
