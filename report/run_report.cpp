@@ -105,9 +105,9 @@ RunSummary summarize(const nlohmann::json& r, const std::string& label, const st
   s.instance_type = machine.value("instance_type", "");
   s.instance_count = machine.value("host_count", 1);
   s.price_key = s.instance_type.empty() ? "local" : s.instance_type;
-  // world_size: top level (data-parallel runs) or under "dist"; 1 when absent.
-  if (r.contains("world_size") && r["world_size"].is_number()) s.world_size = r["world_size"].get<int>();
-  else if (r.contains("dist") && r["dist"].is_object()) s.world_size = r["dist"].value("world_size", 1);
+  // world_size: under "distributed" (data-parallel runs write it), or at the top level; 1 when absent.
+  if (r.contains("distributed") && r["distributed"].is_object()) s.world_size = r["distributed"].value("world_size", 1);
+  else if (r.contains("world_size") && r["world_size"].is_number()) s.world_size = r["world_size"].get<int>();
 
   const std::string device = machine.value("device", "cpu");
   std::string what;

@@ -100,8 +100,8 @@ std::string svg_plot(const std::vector<RunSummary>& runs, const ComparisonOption
     << ")\">test accuracy</text>\n";
   const double ty = Y(options.target);
   s << "<line x1=\"" << lx << "\" y1=\"" << num(ty) << "\" x2=\"" << lx + lw << "\" y2=\"" << num(ty)
-    << "\" stroke=\"#555\" stroke-dasharray=\"6 4\"/>\n<text x=\"" << lx + lw - 4 << "\" y=\"" << num(ty - 5)
-    << "\" text-anchor=\"end\" fill=\"#555\">target " << num(options.target * 100) << "%</text>\n";
+    << "\" stroke=\"#555\" stroke-dasharray=\"6 4\"/>\n<text x=\"" << lx + 6 << "\" y=\"" << num(ty - 5)
+    << "\" text-anchor=\"start\" fill=\"#555\">target " << num(options.target * 100) << "%</text>\n";
 
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];

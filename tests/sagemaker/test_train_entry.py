@@ -55,9 +55,11 @@ class TrainEntryTest(unittest.TestCase):
         tree = sm_support.small_tree()
         root = sm_support.make_ml_root({"training": sm_support.link_tree_into(tree / "train"),
                                         "testing": sm_support.link_tree_into(tree / "test")}, sm_support.SHORT)
-        result = sm_support.run_train(root)
+        result = sm_support.run_train(root, TRAINING_JOB_NAME="convoy-test-job")  # as SageMaker sets it
         self.assertEqual(result.returncode, 0, result.stderr)
         report = json.loads((root / "output" / "data" / "report.json").read_text())
+        self.assertEqual(report["machine"]["platform"], "sagemaker")
+        self.assertEqual(report["machine"]["training_job_name"], "convoy-test-job")
         self.assertEqual(report["data"]["train_images"], 10 * sm_support.TRAIN_PER_CLASS)
         self.assertEqual(report["data"]["test_images"], 10 * sm_support.TEST_PER_CLASS)
         self.assertIn("convoy-staging", report["data"]["spec"])
@@ -127,7 +129,7 @@ class TrainEntryTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("mpirun --host localhost:2 -np 2", result.stderr)
         report = json.loads((root / "output" / "data" / "report.json").read_text())
-        self.assertEqual(report.get("world_size", report.get("dist", {}).get("world_size")), 2)
+        self.assertEqual(report["distributed"]["world_size"], 2)
 
 
 if __name__ == "__main__":
