@@ -23,6 +23,7 @@ std::vector<Prediction> MicroBatcher::predict(std::vector<uint8_t> images, int64
   std::future<std::vector<Prediction>> answer;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (expected_ > 0) --expected_;
     if (stopping_) fail("the server is shutting down");
     Pending p;
     p.images = std::move(images);
@@ -32,6 +33,19 @@ std::vector<Prediction> MicroBatcher::predict(std::vector<uint8_t> images, int64
   }
   cv_.notify_all();
   return answer.get();
+}
+
+void MicroBatcher::expect_request() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++expected_;
+}
+
+void MicroBatcher::cancel_expected() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (expected_ > 0) --expected_;
+  }
+  cv_.notify_all();
 }
 
 void MicroBatcher::stop() {
@@ -64,8 +78,8 @@ void MicroBatcher::run() {
         queue_.pop_front();
       }
       const bool full = images >= options_.max_batch || !queue_.empty();
-      if (full || stopping_) break;
-      if (!cv_.wait_until(lock, deadline, [&] { return stopping_ || !queue_.empty(); })) break;
+      if (full || stopping_ || expected_ == 0) break;
+      if (!cv_.wait_until(lock, deadline, [&] { return stopping_ || !queue_.empty() || expected_ == 0; })) break;
     }
     stats_.requests += static_cast<int64_t>(batch.size());
     stats_.images += images;

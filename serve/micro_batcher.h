@@ -4,6 +4,9 @@
 // run out, runs the predictor once, and hands each request its own answers. So one client sees
 // the latency of a single-image pass plus at most max_wait, and many clients share passes,
 // which is where the throughput comes from. max_batch 1 turns batching off.
+// The wait is spent only while more requests are known to be on their way (expect_request():
+// the server calls it when a request arrives, before decoding its body), so a lone client
+// is never delayed.
 // A request larger than max_batch runs alone (the predictor chunks it).
 #pragma once
 #include <chrono>
@@ -41,6 +44,10 @@ class MicroBatcher {
   // pass has run. Thread-safe. Throws what the predictor threw, or convoy::Error once stopped.
   std::vector<Prediction> predict(std::vector<uint8_t> images, int64_t count);
 
+  // A request has arrived and will call predict() (or cancel_expected() if it fails first).
+  void expect_request();
+  void cancel_expected();
+
   // Finishes every queued request, then ends the thread. Later predict() calls fail.
   void stop();
   BatcherStats stats() const;
@@ -60,6 +67,7 @@ class MicroBatcher {
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
+  int64_t expected_ = 0;  // announced requests not yet queued
   BatcherStats stats_;
   std::thread thread_;
 };

@@ -91,8 +91,12 @@ struct InferenceServer::Impl {
 };
 
 void InferenceServer::Impl::invocations(const httplib::Request& req, httplib::Response& res) {
+  batcher.expect_request();
   DecodeResult decoded = decode_request(req.get_header_value("Content-Type"), req.body, options.limits);
-  if (auto* e = std::get_if<RequestError>(&decoded)) return send_error(res, e->status, e->message);
+  if (auto* e = std::get_if<RequestError>(&decoded)) {
+    batcher.cancel_expected();
+    return send_error(res, e->status, e->message);
+  }
   DecodedRequest& r = std::get<DecodedRequest>(decoded);
   std::vector<Prediction> answers;
   try {
