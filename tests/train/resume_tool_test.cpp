@@ -130,6 +130,21 @@ TEST_F(ResumeTool, SigtermWritesACheckpointExitsZeroAndResumesExactly) {
   EXPECT_TRUE(test::file_bytes(out + "/model.convoy") == *reference_) << "model.convoy after SIGTERM + resume differs";
 }
 
+TEST_F(ResumeTool, SigintCheckpointsAndExits130) {
+  const std::string out = *root_ + "/interrupted";
+  Child child(args(out), *root_ + "/interrupted.log");
+  ASSERT_TRUE(wait_for_checkpoint(child, out + "/checkpoints", [](int64_t step) { return step >= 7; }))
+      << child.output();
+  child.signal(SIGINT);
+  EXPECT_EQ(child.wait(), 130) << child.output();
+  EXPECT_NE(child.output().find("SIGINT"), std::string::npos) << child.output();
+  EXPECT_FALSE(fs::exists(out + "/model.convoy"));
+  const auto left = list_checkpoints(out + "/checkpoints");
+  ASSERT_FALSE(left.empty());
+  // The stop's checkpoint is the newest one, and the message names it.
+  EXPECT_NE(child.output().find("checkpoint " + left.back().path), std::string::npos) << child.output();
+}
+
 TEST_F(ResumeTool, ResumeRefusesOtherOptionsNoCheckpointAndACorruptNewest) {
   const std::string src = *root_ + "/whole/checkpoints";
   ASSERT_EQ(list_checkpoints(src).size(), 3u);  // --keep-checkpoints default
