@@ -12,7 +12,8 @@ void install_stop_signal_handlers();
 bool stop_requested();
 // The signal that asked to stop (SIGTERM, SIGINT, ...), or 0 when none did.
 int stop_signal();
-// Sets the flag without a signal (tests, embedding programs); `signal` is what stop_signal() reports.
+// Sets the flag without a signal (tests, embedding programs); `signal` is what stop_signal()
+// reports (0 is reported as -1, so that the flag stays set).
 void request_stop(int signal);
 void clear_stop_request();
 
