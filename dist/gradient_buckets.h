@@ -27,10 +27,13 @@
 
 namespace convoy::dist {
 
-// 25 MB is PyTorch DDP's default cap: large enough that a reduce is bandwidth-bound
-// (25 MB at 50 GB/s = 0.5 ms, against tens of microseconds of latency), small enough that
-// resnet's 4 MB... see docs/distributed.md for the choice and bench/scaling_model.py.
-inline constexpr double kDefaultBucketMb = 25.0;
+// 4 MB by default, not PyTorch DDP's 25 MB: DDP's cap was sized for models of ~100 MB
+// (ResNet-50: four buckets), ours have 0.6 MB (quick) and 26 MB (resnet), where 25 MB would
+// put all of resnet but 1.3 MB into one bucket that can only start when backward is nearly
+// over. 4 MB gives resnet 7 buckets, each still bandwidth-bound (4 MB at 50 GB/s = 80 us
+// against ~15 us per ring step); bench/scaling_model.py predicts 16 H100s on 100 Gb/s at
+// 99.0% with 4 MB against 94.6% with 25 MB (docs/distributed.md).
+inline constexpr double kDefaultBucketMb = 4.0;
 
 enum class BucketCompression { none };  // fp16 and bf16 go here (see pack/unpack above)
 
