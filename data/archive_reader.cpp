@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -52,8 +53,10 @@ std::vector<ArchiveMember> read_archive_members(const std::string& path,
     }
     ArchiveMember m;
     m.name = name;
+    // The size in the header is untrusted: reserve at most 64 MiB ahead (a CIFAR member is
+    // 30 MB); a larger member grows as its bytes actually arrive.
     if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0)
-      m.bytes.reserve(static_cast<size_t>(archive_entry_size(entry)));
+      m.bytes.reserve(static_cast<size_t>(std::min<int64_t>(archive_entry_size(entry), int64_t{64} << 20)));
     uint8_t buffer[1 << 16];
     for (;;) {
       la_ssize_t got = archive_read_data(a.get(), buffer, sizeof buffer);

@@ -141,11 +141,21 @@ ModelFile parse_model_file(const std::string& name, const std::vector<char>& byt
   if (bytes.size() > expected)
     fail(name, ": ", bytes.size() - expected, " unexpected bytes after the data at offset ", expected);
   for (const auto& t : mf.header["tensors"]) {
+    if (!t.is_object() || (t.contains("name") && !t["name"].is_string()))
+      fail(name, ": bad tensor index entry ", t.dump().substr(0, 80));
     std::string tname = t.value("name", std::string("?"));
     try {
       if (t.at("dtype") != "float32") fail("unsupported dtype ", t.at("dtype").dump());
       std::vector<int64_t> dims = t.at("shape").get<std::vector<int64_t>>();
       std::size_t off = t.at("offset").get<std::size_t>(), nbytes = t.at("nbytes").get<std::size_t>();
+      // Sizes come from untrusted bytes: no negative dimension, and no element count larger
+      // than the file could hold (which also keeps Shape::numel from overflowing).
+      int64_t count = 1;
+      for (int64_t d : dims) {
+        if (d < 0 || (d > 0 && count > static_cast<int64_t>(bytes.size() / sizeof(float)) / d))
+          fail("shape ", nlohmann::json(dims).dump(), " does not fit in a file of ", bytes.size(), " bytes");
+        count *= d;
+      }
       Shape shape(dims);
       if (shape.numel() < 0 || static_cast<std::size_t>(shape.numel()) * sizeof(float) != nbytes)
         fail("shape ", shape.to_string(), " does not match ", nbytes, " bytes");

@@ -130,7 +130,9 @@ Model Model::from_spec(const std::string& spec) {
   return from_config(config, spec);
 }
 
-Model Model::from_config(const json& config, const std::string& origin) {
+// A function-try-block: a field of the wrong JSON type anywhere in the config (a model file's
+// header is untrusted input) becomes a convoy::Error naming the origin, not a json exception.
+Model Model::from_config(const json& config, const std::string& origin) try {
   Model m;
   if (!config.is_object() || !config.contains("layers") || !config["layers"].is_array())
     fail(origin, ": a model config is a JSON object with a \"layers\" array");
@@ -139,7 +141,11 @@ Model Model::from_config(const json& config, const std::string& origin) {
   if (config.contains("input")) {
     const auto& in = config["input"];
     if (!in.is_array() || in.size() != 3) fail(origin, ": \"input\" must be [channels, height, width]");
-    for (int i = 0; i < 3; ++i) m.input_[i] = in[i].get<int64_t>();
+    for (int i = 0; i < 3; ++i) {
+      m.input_[i] = in[i].get<int64_t>();
+      if (m.input_[i] < 1 || m.input_[i] > 4096)
+        fail(origin, ": \"input\" sizes must be 1..4096, got ", in.dump());
+    }
   }
   Shape shape = m.input_shape(1);
   m.net_ = build_sequence(config["layers"], shape, origin);
@@ -150,6 +156,8 @@ Model Model::from_config(const json& config, const std::string& origin) {
     fail(origin, ": \"classes\" is ", declared, " but the last layer has ", m.num_classes_, " outputs");
   m.net_->name_params("");
   return m;
+} catch (const json::exception& e) {
+  fail(origin, ": bad model config: ", e.what());
 }
 
 void Model::init_params(uint64_t seed) {

@@ -42,15 +42,20 @@ Model load_model(const std::string& path) {
     fail(path, ": not a convoy model (no model config in its header)");
   Model model = Model::from_config(mf.header["config"], path);
   assign_tensors(path, mf, model);
-  if (mf.header.contains("classes")) model.class_names = mf.header["classes"].get<std::vector<std::string>>();
-  if (mf.header.contains("normalization")) {
-    auto mean = mf.header["normalization"]["mean"].get<std::vector<float>>();
-    auto stdv = mf.header["normalization"]["std"].get<std::vector<float>>();
-    if (mean.size() != 3 || stdv.size() != 3) fail(path, ": normalisation constants must have 3 channels");
-    for (int c = 0; c < 3; ++c) {
-      model.mean[c] = mean[c];
-      model.std[c] = stdv[c];
+  // The header is untrusted: a field of the wrong JSON type is a convoy::Error, like any damage.
+  try {
+    if (mf.header.contains("classes")) model.class_names = mf.header["classes"].get<std::vector<std::string>>();
+    if (mf.header.contains("normalization")) {
+      auto mean = mf.header["normalization"].at("mean").get<std::vector<float>>();
+      auto stdv = mf.header["normalization"].at("std").get<std::vector<float>>();
+      if (mean.size() != 3 || stdv.size() != 3) fail(path, ": normalisation constants must have 3 channels");
+      for (int c = 0; c < 3; ++c) {
+        model.mean[c] = mean[c];
+        model.std[c] = stdv[c];
+      }
     }
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": bad class names or normalisation in the header: ", e.what());
   }
   return model;
 }
