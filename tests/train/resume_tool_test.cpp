@@ -46,7 +46,7 @@ class ResumeTool : public ::testing::Test {
         {"--epochs", "3"}, {"--batch-size", "50"}, {"--lr", "0.05"}, {"--seed", "3"}, {"--threads", "2"},
         {"--checkpoint-every", "7"}, {"--log-every", "5"}, {"--out", out}};
     for (const auto& [flag, value] : changed) {
-      auto it = std::find_if(flags.begin(), flags.end(), [&](const auto& f) { return f.first == flag; });
+      auto it = std::find_if(flags.begin(), flags.end(), [&flag = flag](const auto& f) { return f.first == flag; });
       if (it != flags.end()) it->second = value;
       else flags.emplace_back(flag, value);
     }
