@@ -2,7 +2,7 @@
 # The one prepared GPU check (issue: CUDA backend). Run on a machine with an NVIDIA GPU from
 # the repository root, after tools/gpu/prepare-carry.sh filled .gpu-carry/ on a build host:
 #   OUT=/some/folder tools/gpu/gpu-check.sh [stages...]
-# Stages (default: all, in this order): env gdbtrain tests train memcheck bench. Each stage has its own time
+# Stages (default: all, in this order): env gdbtrain tests train serve memcheck bench. Each stage has its own time
 # limit; one failing stage does not stop the others. Logs go to $OUT/gpu-check.log, benchmark
 # JSON to $OUT/*.json, and a results table is printed last (and saved as $OUT/summary.txt).
 set -u
@@ -15,7 +15,7 @@ SUMMARY="$OUT/summary.txt"
 : >"$LOG"
 : >"$SUMMARY"
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(env gdbtrain tests train memcheck bench)
+[ ${#stages[@]} -eq 0 ] && stages=(env gdbtrain tests train serve memcheck bench)
 # Whole-run budget (seconds): a stage is skipped when less than its time limit is left, so the
 # table always comes back inside one device call.
 BUDGET="${GPU_BUDGET:-540}"
@@ -81,6 +81,16 @@ fi
 if want tests; then
   run_stage "gpu tests" 120 "$BIN/convoy_gpu_tests" --gtest_brief=1
   grep -E "^\[  (PASSED|FAILED|SKIPPED) " "$LOG" | tail -3 | while read -r l; do row "  gtest" "$l"; done
+fi
+
+if want serve; then
+  # The inference endpoint on the GPU: convoy-serve --device cuda with the model the train stage
+  # wrote (or a fresh 1-epoch one), one real JPEG through /invocations, then SIGTERM.
+  M="$OUT/run-quick/model.convoy"
+  [ -f "$M" ] || run_stage "convoy quick cuda 1ep (for serve)" 60 "$BIN/convoy-train" --device cuda --model quick \
+    --epochs 1 --train-batches 1 --data "$DATA" --no-progress --out "$OUT/run-serve"
+  [ -f "$M" ] || M="$OUT/run-serve/model.convoy"
+  run_stage "convoy-serve cuda /invocations" 60 tools/gpu/serve-check.sh "$BIN" "$M" "$DATA" "$OUT/serve" "$PY"
 fi
 
 if want memcheck; then

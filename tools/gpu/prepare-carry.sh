@@ -10,7 +10,7 @@ BUILD_DIR="${BUILD_DIR:-build-gpu}"
 export BUILD_DIR
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVOY_ENABLE_CUDA=ON -DCONVOY_CUDA_ARCHITECTURES=90
-  cmake --build "$BUILD_DIR" -j "$(nproc)" --target convoy_gpu_tests convoy-train convoy-eval \
+  cmake --build "$BUILD_DIR" -j "$(nproc)" --target convoy_gpu_tests convoy-train convoy-eval convoy-serve convoy-predict \
     gemm_cuda_bench conv2d_cuda_bench ops_cuda_bench
 fi
 rm -rf .gpu-carry
