@@ -39,6 +39,15 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd "$BUILD_DIR"
 # gpu: needs a device (those tests skip anyway); everything else runs. Sanitized code is
 # 2-5x slower, hence the longer per-test timeout.
-ctest --output-on-failure -j "$JOBS" --timeout 1500 -LE gpu
+# OpenMPI leaks small allocations in its dlopen'ed MCA components at MPI_Finalize (the
+# frames are "<unknown module>" once they are unloaded, so a suppression cannot name them):
+# the tests that run processes under mpirun are checked with leak detection off, and
+# everything else with it on.
+MPI_TESTS='^(dist_mpi_np2|sagemaker\.train_entry)$'
+rc=0
+ctest --output-on-failure -j "$JOBS" --timeout 1500 -LE gpu -E "$MPI_TESTS" || rc=$?
+ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" \
+  ctest --output-on-failure -j "$JOBS" --timeout 1500 -R "$MPI_TESTS" || rc=$?
 end=$(date +%s)
 echo "sanitize: build $((built - start)) s, tests $((end - built)) s, total $((end - start)) s" >&2
+exit $rc
