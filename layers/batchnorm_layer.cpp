@@ -76,6 +76,23 @@ void BatchNormLayer::forward(Context& ctx, const Tensor& x, Tensor& y, Saved* sa
   kernels::batchnorm_forward_train(ctx.exec, s, a);
 }
 
+kernels::BatchNormBackwardArgs BatchNormLayer::backward_args(const Tensor& dy, const Saved& saved, Tensor& dx,
+                                                             float* dgamma, float* dbeta) {
+  kernels::BatchNormBackwardArgs a;
+  a.x = saved.x.data();
+  a.y = saved.y.data();
+  a.dy = dy.data();
+  a.gamma = gamma_.value.data();
+  a.beta = beta_.value.data();
+  a.save_mean = saved.extra[0].data();
+  a.save_invstd = saved.extra[1].data();
+  a.dx = dx.data();
+  a.dgamma = dgamma;
+  a.dbeta = dbeta;
+  a.relu = cfg_.relu;
+  return a;
+}
+
 void BatchNormLayer::backward(Context& ctx, const Tensor& dy, const Saved& saved, Tensor* dx) {
   auto s = bn_shape(saved.x.shape(), cfg_.channels, prefix_);
   Tensor scratch;
@@ -85,19 +102,7 @@ void BatchNormLayer::backward(Context& ctx, const Tensor& dy, const Saved& saved
     backward_synced(ctx, dy, saved, out);
     return;
   }
-  kernels::BatchNormBackwardArgs a;
-  a.x = saved.x.data();
-  a.y = saved.y.data();
-  a.dy = dy.data();
-  a.gamma = gamma_.value.data();
-  a.beta = beta_.value.data();
-  a.save_mean = saved.extra[0].data();
-  a.save_invstd = saved.extra[1].data();
-  a.dx = out.data();
-  a.dgamma = gamma_.grad.data();
-  a.dbeta = beta_.grad.data();
-  a.relu = cfg_.relu;
-  kernels::batchnorm_backward(ctx.exec, s, a);
+  kernels::batchnorm_backward(ctx.exec, s, backward_args(dy, saved, out, gamma_.grad.data(), beta_.grad.data()));
 }
 
 // ---- synchronised batch-norm (--sync-bn) ------------------------------------------
@@ -186,19 +191,7 @@ void BatchNormLayer::backward_synced(Context& ctx, const Tensor& dy, const Saved
   // Local sums of g and g * xhat (xhat with the global statistics) from the backward
   // kernel, into zeroed vectors; its dx (local means) is replaced below.
   Tensor sums = Tensor::zeros({2 * C}, dev);
-  kernels::BatchNormBackwardArgs a;
-  a.x = saved.x.data();
-  a.y = saved.y.data();
-  a.dy = dy.data();
-  a.gamma = gamma_.value.data();
-  a.beta = beta_.value.data();
-  a.save_mean = saved.extra[0].data();
-  a.save_invstd = saved.extra[1].data();
-  a.dx = dx.data();
-  a.dgamma = sums.data();
-  a.dbeta = sums.data() + C;
-  a.relu = cfg_.relu;
-  kernels::batchnorm_backward(ctx.exec, s, a);
+  kernels::batchnorm_backward(ctx.exec, s, backward_args(dy, saved, dx, sums.data(), sums.data() + C));
   kernels::add(ctx.exec, C, gamma_.grad.data(), sums.data(), gamma_.grad.data());  // local: DDP averages them
   kernels::add(ctx.exec, C, beta_.grad.data(), sums.data() + C, beta_.grad.data());
   ctx.collective->allreduce_sum(sums);

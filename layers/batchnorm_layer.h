@@ -7,6 +7,7 @@
 // parameter gradients stay local (the gradient allreduce averages them). Without it the
 // statistics are local to the rank, the default.
 #pragma once
+#include "kernels/batchnorm.h"
 #include "layers/layer.h"
 
 namespace convoy {
@@ -33,6 +34,9 @@ class BatchNormLayer final : public Layer {
   bool synced(const Context& ctx) const;
   void forward_synced(Context& ctx, const Tensor& x, Tensor& y, Saved& saved);
   void backward_synced(Context& ctx, const Tensor& dy, const Saved& saved, Tensor& dx);
+  // The backward kernel's arguments for this layer; dgamma/dbeta say where the sums go.
+  kernels::BatchNormBackwardArgs backward_args(const Tensor& dy, const Saved& saved, Tensor& dx, float* dgamma,
+                                               float* dbeta);
 
   BatchNormConfig cfg_;
   Param gamma_, beta_;
