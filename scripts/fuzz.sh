@@ -6,7 +6,8 @@
 # timeout (-timeout, seconds per input) or a memory blow-up (-rss_limit_mb) fails the script;
 # the input that did it is left in build-asan/fuzz/artifacts/<target>/ (reproduce with
 # build-asan/fuzz/<target> <file>). Inputs the runs find stay in build-asan/fuzz/corpus/, so
-# later runs start from where earlier ones ended. docs/fuzzing.md records the longer runs.
+# later runs start from where earlier ones ended. Inputs that once failed a target are kept in
+# fuzz/regressions/<name>/ and replayed before it fuzzes. docs/fuzzing.md records the longer runs.
 #   FUZZ_SECONDS=300 scripts/fuzz.sh                 # 5 minutes per target
 #   FUZZ_TARGETS="fuzz_archive" scripts/fuzz.sh      # one target
 set -euo pipefail
@@ -41,6 +42,18 @@ for target in $targets; do
   mkdir -p "$corpus" "$artifacts"
   t0=$(date +%s)
   log="$FUZZ_DIR/$target.log"
+  # Inputs that once failed this target (fuzz/regressions/<name>/) are replayed first, so a
+  # fixed crash that comes back fails CI at once instead of waiting for the fuzzer to find it.
+  replay=(fuzz/regressions/"$name"/*)
+  if [ -e "${replay[0]}" ]; then
+    if ! "$FUZZ_DIR/$target" -timeout="$FUZZ_TIMEOUT" -rss_limit_mb="$FUZZ_RSS_MB" "${replay[@]}" >"$log" 2>&1; then
+      tail -60 "$log" >&2
+      echo "fuzz: $target FAILED replaying fuzz/regressions/$name/" >&2
+      failed+=("$target")
+      continue
+    fi
+    echo "fuzz: $target replayed ${#replay[@]} regression input(s) from fuzz/regressions/$name/" >&2
+  fi
   if "$FUZZ_DIR/$target" -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" -rss_limit_mb="$FUZZ_RSS_MB" \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "$FUZZ_DIR/seeds/$name" \
       >"$log" 2>&1; then
