@@ -19,6 +19,7 @@ struct GemmVariant {
 void sgemm_naive(const Exec& exec, const GemmArgs& args);      // one thread per output
 void sgemm_smem_tiled(const Exec& exec, const GemmArgs& args); // 16x16 shared-memory tiles
 void sgemm_regtile(const Exec& exec, const GemmArgs& args);    // 128x128x8 block, 8x8 per thread
+void sgemm_warptile(const Exec& exec, const GemmArgs& args);  // 128x128x16 block, 64x32 warp tiles
 void sgemm_cublas(const Exec& exec, const GemmArgs& args);     // the vendor yardstick (FP32, no TF32)
 
 std::span<const GemmVariant> gemm_variants();  // own variants, slowest first
