@@ -21,7 +21,6 @@ stages=("$@")
 BUDGET="${GPU_BUDGET:-540}"
 T_START=$(date +%s)
 left() { echo $((BUDGET - ($(date +%s) - T_START))); }
-want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 row() { printf '%-34s %s\n' "$1" "$2" | tee -a "$SUMMARY"; }
 
 # CUDA libraries: the toolkit's, else the Python wheels under the python3 that holds PyTorch.
@@ -67,7 +66,7 @@ run_stage() {  # name timeout command...
   return $rc
 }
 
-if want env; then
+stage_env() {
   {
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
     nvcc --version | tail -1
@@ -76,14 +75,14 @@ if want env; then
     $PY -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name(0))'
   } >>"$LOG" 2>&1
   row "gpu" "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)"
-fi
+}
 
-if want tests; then
+stage_tests() {
   run_stage "gpu tests" 120 "$BIN/convoy_gpu_tests" --gtest_brief=1
   grep -E "^\[  (PASSED|FAILED|SKIPPED) " "$LOG" | tail -3 | while read -r l; do row "  gtest" "$l"; done
-fi
+}
 
-if want serve; then
+stage_serve() {
   # The inference endpoint on the GPU: convoy-serve --device cuda with the model the train stage
   # wrote (or a fresh 1-epoch one), one real JPEG through /invocations, then SIGTERM.
   M="$OUT/run-quick/model.convoy"
@@ -91,25 +90,25 @@ if want serve; then
     --epochs 1 --train-batches 1 --data "$DATA" --no-progress --out "$OUT/run-serve"
   [ -f "$M" ] || M="$OUT/run-serve/model.convoy"
   run_stage "convoy-serve cuda /invocations" 60 tools/gpu/serve-check.sh "$BIN" "$M" "$DATA" "$OUT/serve" "$PY"
-fi
+}
 
-if want memcheck; then
+stage_memcheck() {
   # Every GPU test under memcheck; the large-shape and benchmark-like cases are filtered out
   # to fit the time (they run without the sanitizer in 'tests').
   run_stage "memcheck" 90 compute-sanitizer --tool memcheck --error-exitcode 9 --print-limit 20 \
     "$BIN/convoy_gpu_tests" --gtest_brief=1 --gtest_filter="${MEMCHECK_FILTER:-GpuTraining.Quick*:*Augment*:*Sgd*:*Loss*}"
   grep -E "ERROR SUMMARY" "$LOG" | tail -1 | while read -r l; do row "  sanitizer" "$l"; done
-fi
+}
 
-if want bench; then
+stage_bench() {
   for b in gemm_cuda_bench conv2d_cuda_bench ops_cuda_bench; do
     [ -x "$BIN/$b" ] || continue
     run_stage "$b" 60 "$BIN/$b" --benchmark_min_time=0.05 --benchmark_format=console \
       --benchmark_out="$OUT/$b.json" --benchmark_out_format=json
   done
-fi
+}
 
-if want gdbtrain; then
+stage_gdbtrain() {
   # The convoy-train --device cuda crash (stop 8: SIGSEGV in free() while an exception unwound
   # out of train_model). First the trainer loop inside the test binary, then the tool with every
   # Error printed as it is thrown, glibc's heap checks on, and cuda-gdb stopping at the first
@@ -121,14 +120,25 @@ if want gdbtrain; then
     ${MDEBUG:+LD_PRELOAD=$MDEBUG} "$BIN/convoy-train" --device cuda --model quick --epochs 1 --train-batches 1 \
     --data "$DATA" --threads 16 --no-progress --out "$OUT/run-heap"
   grep -E "^convoy: throwing|convoy-train: error|free\(\)|corrupt" "$LOG" | head -6 | while read -r l; do row "  heap" "$l"; done
+  # The same run with the host code under AddressSanitizer (carried xz-compressed; CUDA needs
+  # protect_shadow_gap=0). A heap overflow or use-after-free on the host is reported at the
+  # faulty access, with its stack; writes the GPU makes into host memory are not seen by ASan.
+  if [ -f "$C/asan/convoy-train.xz" ]; then
+    [ -x "$C/asan/convoy-train" ] || { xz -dkf "$C/asan/convoy-train.xz" && chmod +x "$C/asan/convoy-train"; }
+    run_stage "convoy-train cuda (ASan host)" 120 env CONVOY_TRACE_ERRORS=1 \
+      ASAN_OPTIONS=protect_shadow_gap=0:detect_leaks=0:halt_on_error=1:abort_on_error=0:symbolize=1 \
+      "$C/asan/convoy-train" --device cuda --model quick --epochs 1 --train-batches 1 --data "$DATA" --threads 16 \
+      --no-progress --out "$OUT/run-asan"
+    grep -E "ERROR: AddressSanitizer|SUMMARY: AddressSanitizer|^ +#[0-9] " "$LOG" | head -10 | while read -r l; do row "  asan" "$l"; done
+  fi
   run_stage "cuda-gdb convoy-train" 120 env CONVOY_TRACE_ERRORS=1 cuda-gdb -batch -ex "catch throw" -ex run -ex bt \
     -ex continue -ex bt -ex "info threads" --args "$BIN/convoy-train" \
     --device cuda --model quick --epochs 1 --train-batches 1 --data "$DATA" --threads 16 --no-progress \
     --out "$OUT/run-gdb"
   grep -E "^#[0-9]+ |^convoy: throwing" "$LOG" | head -16 | while read -r l; do row "  bt" "$l"; done
-fi
+}
 
-if want train; then
+stage_train() {
   # Each model: convoy (own kernels) and the PyTorch peer (eager, cuDNN, FP32) back to back,
   # same batch, augmentation and schedule; images/s of the last epoch is the comparison.
   QE="${QUICK_EPOCHS:-2}" RE="${RESNET_EPOCHS:-2}"
@@ -146,7 +156,14 @@ if want train; then
     --model resnet --epochs "$RE" --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --threads 16 \
     --json "$OUT/peer-resnet.json"
   grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  torch resnet" "$l"; done
-fi
+}
+
+# The stages run in the order asked for (the default puts the trainer-crash diagnosis first,
+# so the budget never skips it); an unknown stage name is an error before anything runs.
+for s in "${stages[@]}"; do
+  declare -F "stage_$s" >/dev/null || { echo "gpu-check: unknown stage '$s' (env gdbtrain tests train serve memcheck bench)" >&2; exit 2; }
+done
+for s in "${stages[@]}"; do "stage_$s"; done
 
 echo
 echo "================ convoy GPU check: $(date -u +%Y-%m-%dT%H:%M:%SZ) ================"

@@ -12,6 +12,15 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVOY_ENABLE_CUDA=ON -DCONVOY_CUDA_ARCHITECTURES=90
   cmake --build "$BUILD_DIR" -j "$(nproc)" --target convoy_gpu_tests convoy-train convoy-eval convoy-serve convoy-predict \
     gemm_cuda_bench conv2d_cuda_bench ops_cuda_bench
+  # convoy-train again with AddressSanitizer on the host code (gcc, libasan linked statically, so
+  # the GPU image needs nothing): the trainer crash of stop 8 was a damaged heap, and ASan names
+  # the write that damaged it. Skipped with ASAN_CARRY=0.
+  if [ "${ASAN_CARRY:-1}" = 1 ]; then
+    cmake -S . -B "$BUILD_DIR-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONVOY_ENABLE_CUDA=ON \
+      -DCONVOY_CUDA_ARCHITECTURES=90 -DCONVOY_SANITIZE=address -DCMAKE_EXE_LINKER_FLAGS=-static-libasan \
+      -DCONVOY_BUILD_TESTS=OFF -DCONVOY_BUILD_BENCH=OFF
+    cmake --build "$BUILD_DIR-asan" -j "$(nproc)" --target convoy-train
+  fi
 fi
 rm -rf .gpu-carry
 mkdir -p .gpu-carry/bin .gpu-carry/lib .gpu-carry/data
@@ -32,5 +41,9 @@ cp -L "$(g++ -print-file-name=libstdc++.so.6)" .gpu-carry/libstdcxx/
 # ICU's data library (from libarchive -> libxml2) is 30 MB; compressed it keeps the carry
 # under the device tool's 64 MiB. gpu-check.sh unpacks it.
 [ -f .gpu-carry/lib/libicudata.so.72 ] && xz -T2 -6 .gpu-carry/lib/libicudata.so.72
+if [ -x "$BUILD_DIR-asan/bin/convoy-train" ]; then
+  mkdir -p .gpu-carry/asan
+  xz -T2 -6 -c "$BUILD_DIR-asan/bin/convoy-train" >.gpu-carry/asan/convoy-train.xz
+fi
 cp ../shared/data/cifar10-jpeg75.tar.gz .gpu-carry/data/
 du -sh .gpu-carry .gpu-carry/*
