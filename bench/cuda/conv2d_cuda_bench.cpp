@@ -1,4 +1,4 @@
-// CUDA convolutions: the own implicit-GEMM variant beside cuDNN (FP32 FMA math) on the
+// CUDA convolutions: the own implicit-GEMM variants beside cuDNN (FP32 FMA math) on the
 // quick and resnet model layers at batch 128, forward / backward-data / backward-weights,
 // one binary and one run. CUDA-event timing after a warm-up (manual time); counter
 // TFLOP/s = 2*N*K*P*Q*C*R*S / s (the direct-convolution count).
@@ -86,11 +86,14 @@ void run(benchmark::State& state, const kernels::cuda::ConvVariant& v, kernels::
 int register_all() {
   const std::pair<Op, const char*> ops[] = {
       {Op::forward, "fwd"}, {Op::backward_data, "bwd_data"}, {Op::backward_weights, "bwd_weights"}};
-  const kernels::cuda::ConvVariant* own = &kernels::cuda::conv_variant(kernels::cuda::conv_default_variant());
-  const kernels::cuda::ConvVariant* vendor = &kernels::cuda::conv_cudnn();
+  // Every own variant but the naive reference, then cuDNN.
+  std::vector<std::pair<const kernels::cuda::ConvVariant*, kernels::Impl>> runs;
+  for (const auto& v : kernels::cuda::conv_variants())
+    if (std::string(v.name) != "naive") runs.emplace_back(&v, kernels::Impl::own);
+  runs.emplace_back(&kernels::cuda::conv_cudnn(), kernels::Impl::vendor);
   for (const auto& layer : layers())
     for (auto [op, op_name] : ops)
-      for (auto [v, impl] : {std::pair{own, kernels::Impl::own}, std::pair{vendor, kernels::Impl::vendor}}) {
+      for (auto [v, impl] : runs) {
         std::string name = std::string("conv2d/") + op_name + "/" + layer.name + "/" + v->name;
         benchmark::RegisterBenchmark(name.c_str(), [v, impl, op, s = layer.s](benchmark::State& st) {
           run(st, *v, impl, op, s);

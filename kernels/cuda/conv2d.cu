@@ -9,10 +9,12 @@
 namespace convoy::kernels::cuda {
 namespace {
 
-constexpr std::array<ConvVariant, 2> kVariants = {{
+constexpr std::array<ConvVariant, 3> kVariants = {{
     {"naive", conv2d_forward_naive, conv2d_backward_data_naive, conv2d_backward_weights_naive},
     {"implicit_gemm", conv2d_forward_implicit_gemm, conv2d_backward_data_implicit_gemm,
      conv2d_backward_weights_implicit_gemm},
+    {"implicit_gemm_fastdiv", conv2d_forward_implicit_gemm_fastdiv, conv2d_backward_data_implicit_gemm_fastdiv,
+     conv2d_backward_weights_implicit_gemm_fastdiv},
 }};
 
 constexpr ConvVariant kCudnn = {"cudnn", conv2d_forward_cudnn, conv2d_backward_data_cudnn,

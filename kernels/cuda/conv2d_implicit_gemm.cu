@@ -12,83 +12,108 @@
 // (the quick model's 32-channel layers would waste 3/4 of a 128-row tile); BK = 8;
 // double-buffered shared panels with the next panel gathered into registers while the
 // current one is multiplied. Gathers are scalar (windows are not 16-byte aligned); a
-// thread's B column is fixed across k steps, so its (n, p, q) decode is done once.
+// thread's B column is fixed across k steps, so its (n, p, q) decode is done once. The
+// per-element decodes divide by shape values: with FastDiv (the _fastdiv variant) each is a
+// multiply-high and shift instead of an integer division.
 #include <algorithm>
 
 #include "engine/cuda_backend.h"
 #include "kernels/cuda/conv2d_variants.h"
 #include "kernels/cuda/cuda_util.cuh"
 #include "kernels/cuda/gemm_tile.cuh"
+#include "kernels/fast_div.h"
 
 namespace convoy::kernels::cuda {
 namespace {
 
 using ll = long long;
+using kernels::FastDiv;
+using kernels::PlainDiv;
 
+// Each problem decodes GEMM indices into tensor positions with divisions by shape values;
+// Div is kernels::PlainDiv ('/' and '%') or kernels::FastDiv (multiply-high and shift, built on
+// the host at launch), the only difference between the implicit_gemm and implicit_gemm_fastdiv
+// variants.
+template <class Div>
 struct ForwardProblem {
   Conv2dShape s;
   const float* x; const float* w; const float* bias; float* y;
   int P, Q, PQ, RS, CRS;
+  Div by_PQ, by_Q, by_RS, by_S;
+  ForwardProblem(const Conv2dShape& shape, const float* x_, const float* w_, const float* bias_, float* y_)
+      : s(shape), x(x_), w(w_), bias(bias_), y(y_), P(shape.P()), Q(shape.Q()), PQ(P * Q), RS(shape.R * shape.S),
+        CRS(shape.C * RS), by_PQ(PQ), by_Q(Q), by_RS(RS), by_S(shape.S) {}
   struct Column { const float* xn; int h0, w0; };
   __device__ Column column(int col) const {
-    const int n = col / PQ, pq = col - n * PQ, p = pq / Q, q = pq - p * Q;
+    const int n = by_PQ.div(col), pq = col - n * PQ, p = by_Q.div(pq), q = pq - p * Q;
     return {x + static_cast<ll>(n) * s.C * s.H * s.W, p * s.stride_h - s.pad_h, q * s.stride_w - s.pad_w};
   }
   __device__ float a(int m, int kk) const { return __ldg(w + static_cast<ll>(m) * CRS + kk); }
   __device__ float b(int kk, const Column& c) const {
-    const int ch = kk / RS, rs = kk - ch * RS, r = rs / s.S, t = rs - r * s.S;
+    const int ch = by_RS.div(kk), rs = kk - ch * RS, r = by_S.div(rs), t = rs - r * s.S;
     const int h = c.h0 + r, ww = c.w0 + t;
     if (h < 0 || h >= s.H || ww < 0 || ww >= s.W) return 0.0f;
     return __ldg(c.xn + (static_cast<ll>(ch) * s.H + h) * s.W + ww);
   }
   __device__ void store(int /*split*/, int m, int col, float v) const {
-    const int n = col / PQ, pq = col - n * PQ;
+    const int n = by_PQ.div(col), pq = col - n * PQ;
     y[(static_cast<ll>(n) * s.K + m) * PQ + pq] = v + (bias ? bias[m] : 0.0f);
   }
 };
 
+template <class Div>
 struct BackwardDataProblem {
   Conv2dShape s;
   const float* dy; const float* w; float* dx;
   int P, Q, HW, RS;
+  Div by_HW, by_W, by_RS, by_S, by_stride_h, by_stride_w;
+  BackwardDataProblem(const Conv2dShape& shape, const float* dy_, const float* w_, float* dx_)
+      : s(shape), dy(dy_), w(w_), dx(dx_), P(shape.P()), Q(shape.Q()), HW(shape.H * shape.W),
+        RS(shape.R * shape.S), by_HW(HW), by_W(shape.W), by_RS(RS), by_S(shape.S), by_stride_h(shape.stride_h),
+        by_stride_w(shape.stride_w) {}
   struct Column { const float* dyn; int hp, wp; };
   __device__ Column column(int col) const {
-    const int n = col / HW, hw = col - n * HW, h = hw / s.W, ww = hw - h * s.W;
+    const int n = by_HW.div(col), hw = col - n * HW, h = by_W.div(hw), ww = hw - h * s.W;
     return {dy + static_cast<ll>(n) * s.K * P * Q, h + s.pad_h, ww + s.pad_w};
   }
   __device__ float a(int m, int kk) const {
-    const int k = kk / RS, rs = kk - k * RS;
+    const int k = by_RS.div(kk), rs = kk - k * RS;
     return __ldg(w + (static_cast<ll>(k) * s.C + m) * RS + rs);
   }
   __device__ float b(int kk, const Column& c) const {
-    const int k = kk / RS, rs = kk - k * RS, r = rs / s.S, t = rs - r * s.S;
+    const int k = by_RS.div(kk), rs = kk - k * RS, r = by_S.div(rs), t = rs - r * s.S;
     const int ph = c.hp - r, qw = c.wp - t;
-    if (ph < 0 || qw < 0 || ph % s.stride_h != 0 || qw % s.stride_w != 0) return 0.0f;
-    const int p = ph / s.stride_h, q = qw / s.stride_w;
-    if (p >= P || q >= Q) return 0.0f;
+    if (ph < 0 || qw < 0) return 0.0f;
+    const int p = by_stride_h.div(ph), q = by_stride_w.div(qw);
+    if (p * s.stride_h != ph || q * s.stride_w != qw || p >= P || q >= Q) return 0.0f;
     return __ldg(c.dyn + (static_cast<ll>(k) * P + p) * Q + q);
   }
   __device__ void store(int, int m, int col, float v) const {
-    const int n = col / HW, hw = col - n * HW;
+    const int n = by_HW.div(col), hw = col - n * HW;
     dx[(static_cast<ll>(n) * s.C + m) * HW + hw] = v;
   }
 };
 
+template <class Div>
 struct BackwardWeightsProblem {
   Conv2dShape s;
   const float* x; const float* dy; float* partial;  // partial: (splits, K, C*R*S)
   int P, Q, PQ, RS, CRS;
+  Div by_PQ, by_Q, by_RS, by_S;
+  BackwardWeightsProblem(const Conv2dShape& shape, const float* x_, const float* dy_, float* partial_)
+      : s(shape), x(x_), dy(dy_), partial(partial_), P(shape.P()), Q(shape.Q()), PQ(P * Q), RS(shape.R * shape.S),
+        CRS(shape.C * RS), by_PQ(PQ), by_Q(Q), by_RS(RS), by_S(shape.S) {}
   struct Column { ll c_off; int r, t; };
   __device__ Column column(int col) const {
-    const int c = col / RS, rs = col - c * RS, r = rs / s.S;
+    const int c = by_RS.div(col), rs = col - c * RS, r = by_S.div(rs);
     return {static_cast<ll>(c) * s.H * s.W, r, rs - r * s.S};
   }
   __device__ float a(int m, int kk) const {
-    const int n = kk / PQ, pq = kk - n * PQ;
+    const int n = by_PQ.div(kk), pq = kk - n * PQ;
     return __ldg(dy + (static_cast<ll>(n) * s.K + m) * PQ + pq);
   }
   __device__ float b(int kk, const Column& c) const {
-    const int n = kk / PQ, pq = kk - n * PQ, p = pq / Q, q = pq - p * Q;
+    const int n = by_PQ.div(kk), pq = kk - n * PQ, p = by_Q.div(pq), q = pq - p * Q;
     const int h = p * s.stride_h - s.pad_h + c.r, ww = q * s.stride_w - s.pad_w + c.t;
     if (h < 0 || h >= s.H || ww < 0 || ww >= s.W) return 0.0f;
     return __ldg(x + static_cast<ll>(n) * s.C * s.H * s.W + c.c_off + static_cast<ll>(h) * s.W + ww);
@@ -216,27 +241,30 @@ void check_shape(const Conv2dShape& s, const char* op) {
 
 }  // namespace
 
-void conv2d_forward_implicit_gemm(const Exec& exec, const Conv2dShape& s, const float* x, const float* w,
-                                  const float* bias, float* y) {
+namespace {
+
+template <class Div>
+void forward_with(const char* name, const Exec& exec, const Conv2dShape& s, const float* x, const float* w,
+                  const float* bias, float* y) {
   check_shape(s, "cuda conv2d_forward");
   DeviceGuard guard(exec.device);
-  const int P = s.P(), Q = s.Q();
-  ForwardProblem prob{s, x, w, bias, y, P, Q, P * Q, s.R * s.S, s.C * s.R * s.S};
-  const int Kdim = s.C * s.R * s.S;
-  run_gemm("conv2d_forward_implicit_gemm", exec, prob, s.K, s.N * P * Q, Kdim, 1, Kdim);
+  const ForwardProblem<Div> prob(s, x, w, bias, y);
+  run_gemm(name, exec, prob, s.K, s.N * prob.PQ, prob.CRS, 1, prob.CRS);
 }
 
-void conv2d_backward_data_implicit_gemm(const Exec& exec, const Conv2dShape& s, const float* dy, const float* w,
-                                        float* dx) {
+template <class Div>
+void backward_data_with(const char* name, const Exec& exec, const Conv2dShape& s, const float* dy, const float* w,
+                        float* dx) {
   check_shape(s, "cuda conv2d_backward_data");
   DeviceGuard guard(exec.device);
-  BackwardDataProblem prob{s, dy, w, dx, s.P(), s.Q(), s.H * s.W, s.R * s.S};
-  const int Kdim = s.K * s.R * s.S;
-  run_gemm("conv2d_backward_data_implicit_gemm", exec, prob, s.C, s.N * s.H * s.W, Kdim, 1, Kdim);
+  const BackwardDataProblem<Div> prob(s, dy, w, dx);
+  const int Kdim = s.K * prob.RS;
+  run_gemm(name, exec, prob, s.C, s.N * prob.HW, Kdim, 1, Kdim);
 }
 
-void conv2d_backward_weights_implicit_gemm(const Exec& exec, const Conv2dShape& s, const float* x, const float* dy,
-                                           float* dw, float* dbias) {
+template <class Div>
+void backward_weights_with(const char* name, const Exec& exec, const Conv2dShape& s, const float* x, const float* dy,
+                           float* dw, float* dbias) {
   check_shape(s, "cuda conv2d_backward_weights");
   DeviceGuard guard(exec.device);
   const int P = s.P(), Q = s.Q(), CRS = s.C * s.R * s.S;
@@ -255,9 +283,8 @@ void conv2d_backward_weights_implicit_gemm(const Exec& exec, const Conv2dShape& 
   const std::size_t bytes = static_cast<std::size_t>(splits * count) * sizeof(float);
   auto* partial = static_cast<float*>(alloc.allocate(bytes));
   try {
-    BackwardWeightsProblem prob{s, x, dy, partial, P, Q, P * Q, s.R * s.S, CRS};
-    run_gemm("conv2d_backward_weights_implicit_gemm", exec, prob, s.K, CRS, Kdim, static_cast<int>(splits),
-             k_per_split);
+    const BackwardWeightsProblem<Div> prob(s, x, dy, partial);
+    run_gemm(name, exec, prob, s.K, CRS, Kdim, static_cast<int>(splits), k_per_split);
     launch_checked("conv2d_backward_weights_reduce_splits", reduce_splits_kernel,
                    dim3(static_cast<unsigned>(ceil_div(count, 256))), dim3(256), 0, stream_of(exec), partial,
                    static_cast<int>(splits), count, dw);
@@ -268,6 +295,38 @@ void conv2d_backward_weights_implicit_gemm(const Exec& exec, const Conv2dShape& 
   // Safe at once: later users of this block queue behind these kernels on the same stream.
   alloc.deallocate(partial, bytes);
   if (dbias) conv2d_bias_grad_accumulate(exec, s, dy, dbias);
+}
+
+}  // namespace
+
+void conv2d_forward_implicit_gemm(const Exec& exec, const Conv2dShape& s, const float* x, const float* w,
+                                  const float* bias, float* y) {
+  forward_with<PlainDiv>("conv2d_forward_implicit_gemm", exec, s, x, w, bias, y);
+}
+
+void conv2d_backward_data_implicit_gemm(const Exec& exec, const Conv2dShape& s, const float* dy, const float* w,
+                                        float* dx) {
+  backward_data_with<PlainDiv>("conv2d_backward_data_implicit_gemm", exec, s, dy, w, dx);
+}
+
+void conv2d_backward_weights_implicit_gemm(const Exec& exec, const Conv2dShape& s, const float* x, const float* dy,
+                                           float* dw, float* dbias) {
+  backward_weights_with<PlainDiv>("conv2d_backward_weights_implicit_gemm", exec, s, x, dy, dw, dbias);
+}
+
+void conv2d_forward_implicit_gemm_fastdiv(const Exec& exec, const Conv2dShape& s, const float* x, const float* w,
+                                          const float* bias, float* y) {
+  forward_with<FastDiv>("conv2d_forward_implicit_gemm_fastdiv", exec, s, x, w, bias, y);
+}
+
+void conv2d_backward_data_implicit_gemm_fastdiv(const Exec& exec, const Conv2dShape& s, const float* dy,
+                                                const float* w, float* dx) {
+  backward_data_with<FastDiv>("conv2d_backward_data_implicit_gemm_fastdiv", exec, s, dy, w, dx);
+}
+
+void conv2d_backward_weights_implicit_gemm_fastdiv(const Exec& exec, const Conv2dShape& s, const float* x,
+                                                   const float* dy, float* dw, float* dbias) {
+  backward_weights_with<FastDiv>("conv2d_backward_weights_implicit_gemm_fastdiv", exec, s, x, dy, dw, dbias);
 }
 
 }  // namespace convoy::kernels::cuda

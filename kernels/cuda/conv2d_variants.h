@@ -28,6 +28,14 @@ void conv2d_backward_data_implicit_gemm(const Exec&, const Conv2dShape&, const f
 void conv2d_backward_weights_implicit_gemm(const Exec&, const Conv2dShape&, const float*, const float*, float*,
                                            float*);
 
+// implicit_gemm_fastdiv: the same kernels with every index division by a shape value done as
+// a multiply-high and shift (kernels/fast_div.h). A candidate default until measured on a GPU.
+void conv2d_forward_implicit_gemm_fastdiv(const Exec&, const Conv2dShape&, const float*, const float*, const float*,
+                                          float*);
+void conv2d_backward_data_implicit_gemm_fastdiv(const Exec&, const Conv2dShape&, const float*, const float*, float*);
+void conv2d_backward_weights_implicit_gemm_fastdiv(const Exec&, const Conv2dShape&, const float*, const float*, float*,
+                                                   float*);
+
 // cuDNN, the vendor yardstick (FP32 FMA math, deterministic algorithms for the backward ops).
 void conv2d_forward_cudnn(const Exec&, const Conv2dShape&, const float*, const float*, const float*, float*);
 void conv2d_backward_data_cudnn(const Exec&, const Conv2dShape&, const float*, const float*, float*);
