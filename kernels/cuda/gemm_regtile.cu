@@ -12,10 +12,9 @@
 // contiguous dimension) into double-buffered shared memory: the next panel is fetched into
 // registers while the current one is multiplied, so one __syncthreads per k step suffices.
 // Rows are padded by 4 floats so the transposed stores do not collide in a bank.
-#include <cstdint>
-
 #include "kernels/cuda/cuda_util.cuh"
 #include "kernels/cuda/gemm_tile.cuh"
+#include "kernels/cuda/gemm_io.cuh"
 #include "kernels/cuda/gemm_variants.h"
 
 namespace convoy::kernels::cuda {
@@ -26,19 +25,6 @@ constexpr int kPad = 4;
 using Tile = MicroTile<kBM, kBN, kTM, kTN>;
 constexpr int kThreads = Tile::kThreads;  // 256
 static_assert(kBM * kBK == 4 * kThreads && kBN * kBK == 4 * kThreads, "one float4 per thread per panel");
-
-// Four consecutive elements X[r][c .. c+3] of a row-major R x Cn matrix, zero outside it.
-__device__ __forceinline__ float4 load4(const float* X, int ld, int r, int c, int R, int Cn, bool vec_ok) {
-  float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-  if (r >= R) return v;
-  const float* p = X + static_cast<long long>(r) * ld + c;
-  if (vec_ok && c + 3 < Cn) return __ldg(reinterpret_cast<const float4*>(p));
-  if (c + 0 < Cn) v.x = __ldg(p + 0);
-  if (c + 1 < Cn) v.y = __ldg(p + 1);
-  if (c + 2 < Cn) v.z = __ldg(p + 2);
-  if (c + 3 < Cn) v.w = __ldg(p + 3);
-  return v;
-}
 
 // Where this thread's float4 of a 128 x 8 panel lies, and how it goes into shared memory.
 // K_CONTIG: the operand's rows run along k (A not transposed, B transposed): the thread
@@ -52,8 +38,8 @@ struct PanelLoader {
   }
   // X: the operand; `extent` its size along m (or n); k0 / t0 the panel's origin.
   __device__ __forceinline__ float4 fetch(const float* X, int ld, int t0, int k0, int extent, int K, bool vec_ok) const {
-    return K_CONTIG ? load4(X, ld, t0 + tile_idx, k0 + k_idx, extent, K, vec_ok)
-                    : load4(X, ld, k0 + k_idx, t0 + tile_idx, K, extent, vec_ok);
+    return K_CONTIG ? gemm_load4(X, ld, t0 + tile_idx, k0 + k_idx, extent, K, vec_ok)
+                    : gemm_load4(X, ld, k0 + k_idx, t0 + tile_idx, K, extent, vec_ok);
   }
   __device__ __forceinline__ void store(float (*panel)[kBM + kPad], float4 v) const {
     if (K_CONTIG) {
@@ -118,34 +104,9 @@ sgemm_regtile_kernel(int M, int N, int K, float alpha, const float* __restrict__
       float r[4];
 #pragma unroll
       for (int j = 0; j < 4; ++j) r[j] = alpha * tile.acc[i][g * 4 + j];
-      if (vec_c && n + 3 < N) {
-        float4* p = reinterpret_cast<float4*>(c_row + n);
-        if (beta != 0.0f) {
-          float4 old = *p;
-          r[0] += beta * old.x; r[1] += beta * old.y; r[2] += beta * old.z; r[3] += beta * old.w;
-        }
-        *p = make_float4(r[0], r[1], r[2], r[3]);
-      } else {
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          if (n + j >= N) break;
-          c_row[n + j] = beta != 0.0f ? r[j] + beta * c_row[n + j] : r[j];
-        }
-      }
+      gemm_store4(c_row, n, N, r, beta, vec_c);
     }
   }
-}
-
-bool aligned16(const void* p, int ld) {
-  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0 && ld % 4 == 0;
-}
-
-template <bool AK, bool BK>
-void launch(const Exec& exec, const GemmArgs& a) {
-  dim3 grid(static_cast<unsigned>(ceil_div(a.N, kBN)), static_cast<unsigned>(ceil_div(a.M, kBM)));
-  launch_checked("sgemm_regtile_128x128x8", sgemm_regtile_kernel<AK, BK>, grid, dim3(kThreads), 0, stream_of(exec),
-                 a.M, a.N, a.K, a.alpha, a.A, a.lda, a.B, a.ldb, a.beta, a.C, a.ldc, aligned16(a.A, a.lda),
-                 aligned16(a.B, a.ldb), aligned16(a.C, a.ldc));
 }
 
 }  // namespace
@@ -153,12 +114,10 @@ void launch(const Exec& exec, const GemmArgs& a) {
 void sgemm_regtile(const Exec& exec, const GemmArgs& a) {
   if (a.M <= 0 || a.N <= 0) return;
   DeviceGuard guard(exec.device);
-  const bool a_k_contig = a.trans_a == Trans::no;
-  const bool b_k_contig = a.trans_b == Trans::yes;
-  if (a_k_contig && b_k_contig) launch<true, true>(exec, a);
-  else if (a_k_contig) launch<true, false>(exec, a);
-  else if (b_k_contig) launch<false, true>(exec, a);
-  else launch<false, false>(exec, a);
+  gemm_dispatch_transposes(a, [&](auto ak, auto bk) {
+    gemm_launch_tiled("sgemm_regtile_128x128x8", sgemm_regtile_kernel<decltype(ak)::value, decltype(bk)::value>, kBM,
+                      kBN, kThreads, exec, a);
+  });
 }
 
 }  // namespace convoy::kernels::cuda
