@@ -10,6 +10,8 @@ cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/convoy-gpu-out}"
 mkdir -p "$OUT"
 C="$PWD/.gpu-carry"
+# The carry holds executables and one large library xz-compressed (tools/gpu/prepare-carry.sh).
+for f in "$C"/bin/*.xz "$C"/lib/*.xz "$C"/asan/*.xz; do [ -e "$f" ] && [ ! -e "${f%.xz}" ] && xz -dk "$f"; done
 LOG="$OUT/gpu-check.log"
 SUMMARY="$OUT/summary.txt"
 : >"$LOG"
@@ -47,7 +49,6 @@ export LD_LIBRARY_PATH="$libdirs:${LD_LIBRARY_PATH:-}"
 if ! ldd "$C/bin/convoy-train" 2>&1 | grep -q "not found" && "$C/bin/convoy-train" --help >/dev/null 2>&1; then :; else
   export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$C/libstdcxx"
 fi
-for f in "$C"/lib/*.xz; do [ -e "$f" ] && [ ! -e "${f%.xz}" ] && xz -dk "$f"; done
 BIN="$C/bin"
 DATA="$C/data/cifar10-jpeg75.tar.gz"
 
@@ -123,8 +124,7 @@ stage_gdbtrain() {
   # The same run with the host code under AddressSanitizer (carried xz-compressed; CUDA needs
   # protect_shadow_gap=0). A heap overflow or use-after-free on the host is reported at the
   # faulty access, with its stack; writes the GPU makes into host memory are not seen by ASan.
-  if [ -f "$C/asan/convoy-train.xz" ]; then
-    [ -x "$C/asan/convoy-train" ] || { xz -dkf "$C/asan/convoy-train.xz" && chmod +x "$C/asan/convoy-train"; }
+  if [ -x "$C/asan/convoy-train" ]; then
     run_stage "convoy-train cuda (ASan host)" 120 env CONVOY_TRACE_ERRORS=1 \
       ASAN_OPTIONS=protect_shadow_gap=0:detect_leaks=0:halt_on_error=1:abort_on_error=0:symbolize=1 \
       "$C/asan/convoy-train" --device cuda --model quick --epochs 1 --train-batches 1 --data "$DATA" --threads 16 \
