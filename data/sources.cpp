@@ -2,7 +2,9 @@
 // batches / of an image tree) and hands over to it.
 #include "data/sources.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <string>
 
 #include "data/source_parts.h"
 #include "engine/error.h"
@@ -19,7 +21,24 @@ bool has(const std::filesystem::path& p) {
 constexpr const char* kWhatToPass =
     "pass a folder of data_batch_1..5.bin + test_batch.bin (or its parent holding cifar-10-batches-bin/), "
     "the cifar-10-binary.tar.gz archive, an image-folder tree train/<class>/ test/<class>/ or its .tar.gz/.tgz, "
-    "or 'synthetic'";
+    "or 'synthetic' ('synthetic:N' for N training images)";
+
+// "synthetic:N": N generated training images and N/5 test images (at least one).
+LoadOptions synthetic_size(const std::string& spec, LoadOptions options) {
+  const std::string n = spec.substr(std::string("synthetic:").size());
+  std::size_t used = 0;
+  long long v = -1;
+  try {
+    v = std::stoll(n, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (n.empty() || used != n.size() || v < 1 || v > 1000000)
+    fail("--data ", spec, ": the synthetic size must be a whole number of training images in 1..1000000");
+  options.synthetic_train = static_cast<int>(v);
+  options.synthetic_test = std::max(1, static_cast<int>(v / 5));
+  return options;
+}
 
 }  // namespace
 
@@ -27,6 +46,7 @@ CifarData load_cifar(const std::string& spec, const LoadOptions& options) {
   namespace fs = std::filesystem;
   detail::check_train_batches(options);
   if (spec == "synthetic") return detail::load_synthetic(options);
+  if (spec.starts_with("synthetic:")) return detail::load_synthetic(synthetic_size(spec, options));
   if (spec.empty()) fail("--data: empty; ", kWhatToPass);
   const fs::path p(spec);
   std::error_code ec;
@@ -45,7 +65,8 @@ CifarData load_cifar(const std::string& spec, const LoadOptions& options) {
   if (name.ends_with(".tar.gz") || name.ends_with(".tgz") || name.ends_with(".tar"))
     return detail::load_archive(spec, options);
   if (name.ends_with(".bin"))
-    fail("--data ", spec, ": a single batch file; pass the folder that holds it (with data_batch_1..5.bin and test_batch.bin)");
+    fail("--data ", spec,
+         ": a single batch file; pass the folder that holds it (with data_batch_1..5.bin and test_batch.bin)");
   fail("--data ", spec, ": not a folder nor a .tar.gz/.tgz/.tar archive; ", kWhatToPass);
 }
 

@@ -30,7 +30,8 @@ int run_tool(int argc, char** argv) {
                "SIGTERM or SIGINT: finish the step, write a checkpoint, exit (0 for SIGTERM)."};
   app.add_option("--data", o.data_spec,
                  "CIFAR-10: a folder of binary batches, cifar-10-binary.tar.gz, an image-folder tree "
-                 "(train/<class>/*, test/<class>/*) or a .tar.gz of one, or 'synthetic'. "
+                 "(train/<class>/*, test/<class>/*) or a .tar.gz of one, or 'synthetic' (10,000 generated images; "
+                 "'synthetic:N' for N). "
                  "Default: $CONVOY_DATA, else ./data/ (downloaded there if missing)");
   app.add_option("--model", o.model_spec, "quick | resnet | FILE.json")->capture_default_str();
   app.add_option("--epochs", t.epochs, "Passes over the training set")->capture_default_str()->check(CLI::PositiveNumber);

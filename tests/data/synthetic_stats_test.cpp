@@ -5,6 +5,7 @@
 
 #include "data/sources.h"
 #include "data_test_helpers.h"
+#include "engine/error.h"
 #include "engine/threads.h"
 
 namespace convoy::data {
@@ -32,6 +33,26 @@ TEST(Synthetic, SizesSeedsAndBalancedClasses) {
   o.synthetic_seed = 8;
   CifarData c = load_cifar("synthetic", o);
   EXPECT_NE(a.train.images, c.train.images);
+}
+
+// "synthetic:N" (the smoke-run size on the command line): N training and N/5 test images;
+// anything but a whole number in range is refused naming the spec.
+TEST(Synthetic, SizeInTheSpec) {
+  CifarData d = load_cifar("synthetic:600", LoadOptions{});
+  EXPECT_TRUE(d.synthetic);
+  EXPECT_EQ(d.train.size(), 600);
+  EXPECT_EQ(d.test.size(), 120);
+  EXPECT_EQ(load_cifar("synthetic:3", LoadOptions{}).test.size(), 1);
+  for (const char* bad : {"synthetic:", "synthetic:0", "synthetic:-5", "synthetic:12x", "synthetic:1e3",
+                          "synthetic:99999999999999999999", "synthetic:2000000"}) {
+    try {
+      load_cifar(bad, LoadOptions{});
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const convoy::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("whole number"), std::string::npos) << e.what();
+    }
+  }
 }
 
 // Learnable: a nearest-class-mean classifier on raw pixels beats chance by far.
