@@ -106,6 +106,16 @@ def some_test_jpeg(cls="cat", index=0):
     return sorted(folder.iterdir())[index]
 
 
+# Sanitizer builds run everything several times slower, and alongside the rest of the suite:
+# tests/CMakeLists.txt sets CONVOY_TEST_TIME_SCALE there, and every wait below is scaled by it.
+TIME_SCALE = float(os.environ.get("CONVOY_TEST_TIME_SCALE", "1"))
+
+
+def limit(seconds):
+    """A time limit for a subprocess or a wait, scaled for slow (sanitizer) builds."""
+    return seconds * TIME_SCALE
+
+
 SHORT = {"epochs": "1", "batch_size": "32", "threads": "2", "seed": "7", "model": "\"quick\""}
 
 
@@ -136,7 +146,7 @@ def entry_env(root, **extra):
 
 def run_train(root, timeout=120, **env):
     return subprocess.run([sys.executable, str(SAGEMAKER_DIR / "train")], env=entry_env(root, **env),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=limit(timeout))
 
 
 def free_port():

@@ -7,7 +7,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import sm_support  # noqa: F401  (puts sagemaker/ on sys.path)
+import sm_support  # puts sagemaker/ on sys.path
 from convoy_sm import channels, hyperparameters, mpi
 from convoy_sm.paths import ContractError
 
@@ -176,7 +176,7 @@ class MpiTest(unittest.TestCase):
             self.skipTest("mpirun not installed")
         cmd = mpi.mpirun_command(["localhost"], 2, "lo", ["true"])
         cmd.insert(1, "--oversubscribe")
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=sm_support.limit(60))
         self.assertEqual(result.returncode, 0, result.stderr)
 
     def test_ssh_answers_false_on_closed_port(self):

@@ -55,7 +55,7 @@ class DryRunTest(unittest.TestCase):
                "--instance-count", "2", "--spot", "--max-run", "7200", "--hp", "epochs=10", "--hp", "batch_size=256",
                "--hp", "model=quick", "--invoke-image", str(cls.image_file), "--job-name", "convoy-test-1",
                "--dry-run", str(cls.out)]
-        cls.result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        cls.result = subprocess.run(cmd, capture_output=True, text=True, timeout=sm_support.limit(60))
         cls.requests = [json.loads(p.read_text()) for p in sorted(cls.out.glob("*.json"))]
         cls.session = botocore.session.get_session()
 
@@ -108,7 +108,7 @@ class DryRunTest(unittest.TestCase):
         cmd = [sys.executable, str(sm_support.SAGEMAKER_DIR / "launch.py"), "--image", IMAGE, "--role", ROLE,
                "--bucket", "b-1", "--spot", "--max-run", "7200", "--max-wait", "3600",
                "--dry-run", str(sm_support.new_dir("dry-bad"))]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=sm_support.limit(60))
         self.assertEqual(result.returncode, 1)
         self.assertIn("MaxWaitTimeInSeconds", result.stderr)
 

@@ -19,7 +19,7 @@ class ReportTest(unittest.TestCase):
         for name, threads, epochs in (("local-1thread", "1", "2"), ("local-2threads", "2", "3")):
             subprocess.run([sm_support.CONVOY_TRAIN, "--data", str(sm_support.small_tree()), "--epochs", epochs,
                             "--batch-size", "32", "--threads", threads, "--out", str(cls.runs / name),
-                            "--no-progress"], check=True, capture_output=True, timeout=300)
+                            "--no-progress"], check=True, capture_output=True, timeout=sm_support.limit(300))
         # The second run as SageMaker hands it back: JOB/output/model.tar.gz with report.json inside.
         job = cls.runs / "convoy-job-1" / "output"
         job.mkdir(parents=True)
@@ -30,7 +30,7 @@ class ReportTest(unittest.TestCase):
                        for n in ("local-1thread", "local-2threads")}
 
     def report(self, *args):
-        return subprocess.run([sm_support.CONVOY_REPORT, *args], capture_output=True, text=True, timeout=60)
+        return subprocess.run([sm_support.CONVOY_REPORT, *args], capture_output=True, text=True, timeout=sm_support.limit(60))
 
     def test_table_and_plot(self):
         svg = self.runs / "compare.svg"

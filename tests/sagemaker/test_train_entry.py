@@ -101,7 +101,7 @@ class TrainEntryTest(unittest.TestCase):
         first = proc.stdout.readline()  # the first epoch line: training is under way
         self.assertTrue(first.startswith("epoch=1 "), first)
         proc.send_signal(signal.SIGTERM)  # what StopTrainingJob and spot interruption send
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=sm_support.limit(120))
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn("stopped by SIGTERM", err)
         self.assertFalse((root / "output" / "failure").exists())
