@@ -3,6 +3,7 @@
 #include "data/sources.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <string>
 
@@ -26,17 +27,12 @@ constexpr const char* kWhatToPass =
 // "synthetic:N": N generated training images and N/5 test images (at least one).
 LoadOptions synthetic_size(const std::string& spec, LoadOptions options) {
   const std::string n = spec.substr(std::string("synthetic:").size());
-  std::size_t used = 0;
-  long long v = -1;
-  try {
-    v = std::stoll(n, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (n.empty() || used != n.size() || v < 1 || v > 1000000)
+  int v = 0;
+  const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+  if (n.empty() || ec != std::errc() || end != n.data() + n.size() || v < 1 || v > 1000000)
     fail("--data ", spec, ": the synthetic size must be a whole number of training images in 1..1000000");
-  options.synthetic_train = static_cast<int>(v);
-  options.synthetic_test = std::max(1, static_cast<int>(v / 5));
+  options.synthetic_train = v;
+  options.synthetic_test = std::max(1, v / 5);
   return options;
 }
 

@@ -39,13 +39,11 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd "$BUILD_DIR"
 # gpu: needs a device (those tests skip anyway); everything else runs. Sanitized code is
 # 2-5x slower, hence the longer per-test timeout.
-# OpenMPI leaks small allocations in its dlopen'ed MCA components at MPI_Finalize (the
-# frames are "<unknown module>" once they are unloaded, so a suppression cannot name them):
-# the tests that run processes under mpirun are checked with leak detection off, and
-# everything else with it on.
-# One ctest for the whole suite: tests/CMakeLists.txt turns leak detection off for the two
-# tests that start mpirun, gives the tests with their own limits the suite's, and starts the
-# longest first, so both cores stay busy to the end.
+# One ctest for the whole suite. tests/CMakeLists.txt turns leak detection off for the two
+# tests that start mpirun (OpenMPI leaks small allocations in its dlopen'ed MCA components at
+# MPI_Finalize, and once they are unloaded the frames are "<unknown module>", so a suppression
+# cannot name them), gives the tests with their own limits the suite's, and starts the longest
+# first, so both cores stay busy to the end.
 rc=0
 ctest --output-on-failure -j "$JOBS" --timeout 1500 -LE gpu || rc=$?
 end=$(date +%s)
