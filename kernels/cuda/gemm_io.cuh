@@ -25,6 +25,21 @@ __device__ __forceinline__ float4 gemm_load4(const float* X, int ld, int r, int 
   return v;
 }
 
+// Stores a fetched float4 into a k-major shared panel (rows of LD floats) at (k, t).
+// K_CONTIG: its four elements are four k's of one m (n), so they go down a panel column;
+// otherwise they are four consecutive m's (n's) of one k and go in as one 16-byte store.
+template <bool K_CONTIG, int LD>
+__device__ __forceinline__ void gemm_store_panel4(float (*panel)[LD], int k, int t, float4 v) {
+  if (K_CONTIG) {
+    panel[k + 0][t] = v.x;
+    panel[k + 1][t] = v.y;
+    panel[k + 2][t] = v.z;
+    panel[k + 3][t] = v.w;
+  } else {
+    *reinterpret_cast<float4*>(&panel[k][t]) = v;
+  }
+}
+
 // c_row[n .. n+3] = r (already scaled by alpha) + beta * c_row[...]; C is not read when
 // beta == 0; columns at or past N are left alone.
 __device__ __forceinline__ void gemm_store4(float* c_row, int n, int N, float (&r)[4], float beta, bool vec_c) {

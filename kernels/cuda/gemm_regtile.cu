@@ -42,14 +42,7 @@ struct PanelLoader {
                     : gemm_load4(X, ld, k0 + k_idx, t0 + tile_idx, K, extent, vec_ok);
   }
   __device__ __forceinline__ void store(float (*panel)[kBM + kPad], float4 v) const {
-    if (K_CONTIG) {
-      panel[k_idx + 0][tile_idx] = v.x;
-      panel[k_idx + 1][tile_idx] = v.y;
-      panel[k_idx + 2][tile_idx] = v.z;
-      panel[k_idx + 3][tile_idx] = v.w;
-    } else {
-      *reinterpret_cast<float4*>(&panel[k_idx][tile_idx]) = v;
-    }
+    gemm_store_panel4<K_CONTIG>(panel, k_idx, tile_idx, v);
   }
 };
 

@@ -53,15 +53,8 @@ struct Loader {
   __device__ __forceinline__ void store(Panel& panel, const float4 (&v)[kLoads]) const {
 #pragma unroll
     for (int r = 0; r < kLoads; ++r) {
-      const int f = tid + r * kThreads, t = tile_idx(f), k = k_idx(f);
-      if (K_CONTIG) {
-        panel[k + 0][t] = v[r].x;
-        panel[k + 1][t] = v[r].y;
-        panel[k + 2][t] = v[r].z;
-        panel[k + 3][t] = v[r].w;
-      } else {
-        *reinterpret_cast<float4*>(&panel[k][t]) = v[r];
-      }
+      const int f = tid + r * kThreads;
+      gemm_store_panel4<K_CONTIG>(panel, k_idx(f), tile_idx(f), v[r]);
     }
   }
 };
