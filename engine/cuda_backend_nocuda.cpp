@@ -18,5 +18,15 @@ void* default_stream(int) { no_cuda(); }
 void synchronize(int) { no_cuda(); }
 void copy(void*, const void*, std::size_t, CopyKind) { no_cuda(); }
 std::string device_name(int) { no_cuda(); }
+void* copy_stream(int) { no_cuda(); }
+void copy_async(void*, const void*, std::size_t, CopyKind, void*) { no_cuda(); }
+void* pinned_allocate(std::size_t) { no_cuda(); }
+void pinned_free(void*) {}
+void* event_create(int) { no_cuda(); }
+void event_destroy(void*) {}
+void event_record(void*, void*) { no_cuda(); }
+void stream_wait_event(void*, void*) { no_cuda(); }
+void event_synchronize(void*) { no_cuda(); }
+bool event_done(void*) { no_cuda(); }
 
 }  // namespace convoy::cuda_backend

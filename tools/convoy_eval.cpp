@@ -15,12 +15,14 @@
 int run_tool(int argc, char** argv) {
   std::string model_path, data_spec, device = "cpu", json_out;
   int threads = 0, batch_size = 500;
+  bool tta = false;
   CLI::App app{"Evaluate a trained convoy model on the CIFAR-10 test set."};
   app.add_option("--model", model_path, "A model file written by convoy-train (model.convoy)")->required();
   app.add_option("--data", data_spec, "CIFAR-10 source, as for convoy-train (default $CONVOY_DATA, else ./data/)");
   app.add_option("--device", device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (0 = all)")->capture_default_str();
   app.add_option("--batch-size", batch_size, "Images per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--tta", tta, "Test-time augmentation: average the logits of each image and its mirror image");
   app.add_option("--json", json_out, "Also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -34,12 +36,16 @@ int run_tool(int argc, char** argv) {
   auto data = convoy::data::load_cifar(data_spec.empty() ? convoy::data::default_data_spec() : data_spec, lo);
   if (data.test.size() == 0) convoy::fail(data.source, ": no test images");
   convoy::Context ctx = convoy::Context::make(dev);
-  auto r = convoy::evaluate(model, ctx, data.test, batch_size, true);
+  convoy::EvalOptions eo;
+  eo.batch_size = batch_size;
+  eo.progress = true;
+  eo.flip_tta = tta;
+  auto r = convoy::evaluate(model, ctx, data.test, eo);
 
   const auto& names = model.class_names.empty() ? data.test.class_names : model.class_names;
   const int K = model.num_classes();
-  std::printf("%stest_acc=%.4f test_loss=%.4f images=%lld\n", data.synthetic ? "[synthetic data] " : "", r.accuracy,
-              r.loss, static_cast<long long>(r.count));
+  std::printf("%stest_acc=%.4f test_loss=%.4f images=%lld%s\n", data.synthetic ? "[synthetic data] " : "", r.accuracy,
+              r.loss, static_cast<long long>(r.count), tta ? " tta=flip" : "");
   std::printf("\nper-class accuracy\n");
   for (int k = 0; k < K; ++k)
     std::printf("  %-12s %.4f\n", k < static_cast<int>(names.size()) ? names[k].c_str() : std::to_string(k).c_str(),
@@ -56,7 +62,7 @@ int run_tool(int argc, char** argv) {
     nlohmann::json j = {{"model", model_path},        {"data", data.source},       {"test_acc", r.accuracy},
                         {"test_loss", r.loss},        {"images", r.count},         {"classes", names},
                         {"per_class_accuracy", r.per_class_accuracy}, {"confusion", r.confusion},
-                        {"synthetic_data", data.synthetic}};
+                        {"synthetic_data", data.synthetic}, {"tta", tta ? "flip" : "none"}};
     std::ofstream(json_out) << j.dump(2) << "\n";
   }
   return 0;

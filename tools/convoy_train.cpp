@@ -54,6 +54,9 @@ int run_tool(int argc, char** argv) {
   app.add_option("--out", o.out_dir, "Output folder")->capture_default_str();
   app.add_flag("--no-progress", no_progress, "No progress bar even on a terminal");
   app.add_flag("--host-input", t.host_input, "On a GPU too, normalise and augment on the host");
+  app.add_flag("--tta", t.flip_tta,
+               "Test-time augmentation in the per-epoch evaluation: average the logits of each test image and its "
+               "mirror image (twice the evaluation work; training is unchanged)");
   // Data-parallel under mpirun (docs/distributed.md): --batch-size is then the global batch.
   app.add_option("--dist", o.dist_backend, "Communicator under mpirun: auto | local | mpi | nccl")->capture_default_str();
   app.add_option("--bucket-mb", t.parallel.bucket_mb, "Gradient allreduce bucket cap in MB (data-parallel)")

@@ -1,9 +1,34 @@
 #include "train/device_input.h"
 
+#include <cstring>
+
 #include "engine/allocator.h"
+#include "engine/cuda_backend.h"
 #include "engine/error.h"
 
 namespace convoy {
+namespace {
+
+// Byte offsets of one batch in a slot: raw images, then the uint64 sample ids (8-aligned,
+// as 3072 * N is), then the int32 labels.
+struct SlotLayout {
+  std::size_t ids, labels, bytes;
+};
+
+SlotLayout layout(int n) {
+  const std::size_t N = static_cast<std::size_t>(n);
+  SlotLayout l;
+  l.ids = N * data::kImageBytes;
+  l.labels = l.ids + N * sizeof(uint64_t);
+  l.bytes = l.labels + N * sizeof(int32_t);
+  return l;
+}
+
+void* compute_stream(const Context& ctx) {
+  return ctx.exec.stream ? ctx.exec.stream : cuda_backend::default_stream(ctx.device.index);
+}
+
+}  // namespace
 
 kernels::AugmentArgs augment_args_for(const data::LoaderOptions& o) {
   kernels::AugmentArgs a;
@@ -19,28 +44,105 @@ kernels::AugmentArgs augment_args_for(const data::LoaderOptions& o) {
   return a;
 }
 
+void DeviceInput::reserve(Context& ctx, Slot& s, std::size_t bytes) {
+  const bool gpu = ctx.device.is_cuda();
+  if (!(device_ == ctx.device)) {  // first use, or another device: start over
+    for (Slot& old : slots_) {
+      old.consumed.synchronize();
+      old.copied.synchronize();
+      old = Slot();
+    }
+    device_ = ctx.device;
+  }
+  if (gpu && !s.copied.defined()) {
+    s.copied = Event(ctx.device);
+    s.consumed = Event(ctx.device);
+  }
+  if (s.capacity >= bytes) return;
+  s.consumed.synchronize();  // nothing reads the old buffers any more
+  s.copied.synchronize();
+  s.device = Tensor(Shape{static_cast<int64_t>((bytes + 3) / 4)}, ctx.device);
+  if (gpu) {
+    s.host = PinnedBuffer(bytes);
+    // The caching allocator may hand out a block that kernels queued on the compute stream
+    // still use; the copy stream is not ordered after them, so wait once here (only when
+    // a slot grows: the first batch, or a larger one).
+    cuda_backend::synchronize(ctx.device.index);
+  }
+  s.capacity = bytes;
+}
+
+void DeviceInput::stage(Context& ctx, const data::Batch& batch) {
+  const int N = batch.size;
+  if (batch.raw.empty() || N <= 0) return;
+  CONVOY_CHECK(batch.raw.size() == static_cast<size_t>(N) * data::kImageBytes, "raw batch of " << batch.raw.size());
+  CONVOY_CHECK(batch.ids.size() == static_cast<size_t>(N) && batch.labels.size() == static_cast<size_t>(N),
+               "batch of " << N << " with " << batch.ids.size() << " ids and " << batch.labels.size() << " labels");
+  const bool gpu = ctx.device.is_cuda();
+  Slot& s = slots_[next_slot_];
+  next_slot_ = 1 - next_slot_;
+  const SlotLayout l = layout(N);
+  if (gpu) s.copied.synchronize();  // the staging bytes are free once their last copy ran
+  reserve(ctx, s, l.bytes);
+  auto* dst = static_cast<uint8_t*>(gpu ? s.host.data() : static_cast<void*>(s.device.data()));
+  std::memcpy(dst, batch.raw.data(), batch.raw.size());
+  std::memcpy(dst + l.ids, batch.ids.data(), N * sizeof(uint64_t));
+  std::memcpy(dst + l.labels, batch.labels.data(), N * sizeof(int32_t));
+  if (gpu) {
+    void* copy = cuda_backend::copy_stream(ctx.device.index);
+    s.consumed.make_wait(copy);  // the slot's previous batch has been read
+    cuda_backend::copy_async(s.device.data(), s.host.data(), l.bytes, cuda_backend::CopyKind::host_to_device, copy);
+    s.copied.record(copy);
+  }
+  s.pending = true;
+  s.epoch = batch.epoch;
+  s.index = batch.index;
+  s.size = N;
+}
+
+DeviceInput::Slot* DeviceInput::staged(const data::Batch& batch) {
+  for (Slot& s : slots_)
+    if (s.pending && s.epoch == batch.epoch && s.index == batch.index && s.size == batch.size) return &s;
+  return nullptr;
+}
+
 void DeviceInput::upload(Context& ctx, const data::Batch& batch, const kernels::AugmentArgs& augment, Tensor& x,
                          Tensor& labels) {
   const int N = batch.size;
   ensure_shape(x, {N, data::kImageChannels, data::kImageSide, data::kImageSide}, ctx.device);
   ensure_shape(labels, {N}, ctx.device);
-  copy_bytes(ctx.device, labels.data(), Device::cpu(), batch.labels.data(), N * sizeof(int32_t));
   if (!batch.images.empty() || N == 0) {
+    copy_bytes(ctx.device, labels.data(), Device::cpu(), batch.labels.data(), N * sizeof(int32_t));
     copy_bytes(ctx.device, x.data(), Device::cpu(), batch.images.data(), batch.images.size() * sizeof(float));
     return;
   }
-  CONVOY_CHECK(batch.raw.size() == static_cast<size_t>(N) * data::kImageBytes, "raw batch of " << batch.raw.size());
-  ensure_shape(raw_, {(static_cast<int64_t>(batch.raw.size()) + 3) / 4}, ctx.device);
-  ensure_shape(ids_, {2 * static_cast<int64_t>(N)}, ctx.device);
-  copy_bytes(ctx.device, raw_.data(), Device::cpu(), batch.raw.data(), batch.raw.size());
-  copy_bytes(ctx.device, ids_.data(), Device::cpu(), batch.ids.data(), N * sizeof(uint64_t));
+  Slot* s = staged(batch);
+  if (s && device_ == ctx.device) {
+    ++staged_hits_;
+  } else {
+    stage(ctx, batch);
+    s = &slots_[1 - next_slot_];
+  }
+  const bool gpu = ctx.device.is_cuda();
+  const SlotLayout l = layout(N);
+  auto* base = reinterpret_cast<uint8_t*>(s->device.data());
+  if (gpu) {
+    void* stream = compute_stream(ctx);
+    s->copied.make_wait(stream);
+    cuda_backend::copy_async(labels.data(), base + l.labels, N * sizeof(int32_t),
+                             cuda_backend::CopyKind::device_to_device, stream);
+  } else {
+    std::memcpy(labels.data(), base + l.labels, N * sizeof(int32_t));
+  }
   kernels::AugmentArgs a = augment;
   a.N = N;
   a.epoch = batch.epoch;
-  a.images = reinterpret_cast<const uint8_t*>(raw_.data());
-  a.sample_ids = reinterpret_cast<const uint64_t*>(ids_.data());
+  a.images = base;
+  a.sample_ids = reinterpret_cast<const uint64_t*>(base + l.ids);
   a.out = x.data();
   kernels::augment_normalize(ctx.exec, a);
+  if (gpu) s->consumed.record(compute_stream(ctx));
+  s->pending = false;
 }
 
 }  // namespace convoy

@@ -2,9 +2,20 @@
 // augmented it. On a GPU the loader hands over the uint8 images (4x fewer bytes to copy) and
 // one kernel crops, flips, cuts out and normalises them there, with the same per-sample
 // draws as the CPU path (kernels/augment.h). Labels go along as int32 in float-sized slots.
+//
+// The GPU copy is double-buffered: stage() copies batch k+1 into page-locked memory and
+// queues its upload on the device's copy stream while the compute stream still runs batch
+// k; upload() then only makes the compute stream wait for that copy (an event, not a host
+// wait) before the augmentation kernel. Each of the two slots carries two events: `copied`
+// (the upload finished) and `consumed` (the kernels that read the slot finished), so a slot
+// is refilled only once its previous batch has been read.
 #pragma once
+#include <cstdint>
+
 #include "data/batch_loader.h"
 #include "engine/context.h"
+#include "engine/event.h"
+#include "engine/pinned_buffer.h"
 #include "engine/tensor.h"
 #include "kernels/augment.h"
 
@@ -15,13 +26,34 @@ kernels::AugmentArgs augment_args_for(const data::LoaderOptions& options);
 
 class DeviceInput {
  public:
-  // x becomes (N, 3, 32, 32) on ctx.device; labels (N) int32 on ctx.device.
+  // Starts moving a raw batch to ctx.device ahead of its upload() (on a GPU, overlapping
+  // the compute stream). A batch normalised on the host is left to upload().
+  void stage(Context& ctx, const data::Batch& batch);
+  // x becomes (N, 3, 32, 32) on ctx.device; labels (N) int32 on ctx.device. Uses the staged
+  // copy of this batch (same epoch, index and size) if there is one, else stages it now.
   void upload(Context& ctx, const data::Batch& batch, const kernels::AugmentArgs& augment, Tensor& x,
               Tensor& labels);
+  // How many upload() calls found their batch already staged (for tests and timings).
+  int64_t staged_hits() const { return staged_hits_; }
 
  private:
-  Tensor raw_;  // uint8 images, in float-sized storage
-  Tensor ids_;  // uint64 sample ids, two float slots each
+  struct Slot {
+    PinnedBuffer host;   // GPU only: the staging bytes
+    Tensor device;       // raw images | sample ids | labels, in float-sized storage
+    std::size_t capacity = 0;
+    Event copied, consumed;
+    bool pending = false;  // staged, not yet uploaded
+    uint64_t epoch = 0;
+    int64_t index = -1;
+    int size = 0;
+  };
+  void reserve(Context& ctx, Slot& slot, std::size_t bytes);
+  Slot* staged(const data::Batch& batch);
+
+  Slot slots_[2];
+  int next_slot_ = 0;
+  Device device_;
+  int64_t staged_hits_ = 0;
 };
 
 }  // namespace convoy

@@ -2,17 +2,22 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "data/batch_loader.h"
+#include "data/mirror.h"
+#include "engine/error.h"
 #include "engine/allocator.h"
 #include "engine/progress.h"
+#include "kernels/elementwise.h"
 #include "train/device_input.h"
 #include "train/batch_loss.h"
 
 namespace convoy {
 
-EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, int batch_size, bool progress,
-                    bool host_input) {
+EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, const EvalOptions& options) {
+  const int batch_size = options.batch_size;
+  if (batch_size <= 0) fail("evaluation batch size must be positive, got ", batch_size);
   const int K = model.num_classes();
   EvalResult r;
   r.confusion.assign(K, std::vector<int64_t>(K, 0));
@@ -25,32 +30,50 @@ EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, in
     lo.stats.mean[c] = model.mean[c];
     lo.stats.std[c] = model.std[c];
   }
-  lo.normalize_on_host = ctx.device.is_cpu() || host_input;
+  lo.normalize_on_host = ctx.device.is_cpu() || options.host_input;
   data::BatchLoader loader(dataset, lo);
   DeviceInput input;
   const kernels::AugmentArgs augment = augment_args_for(lo);
   loader.start_epoch(0);
-  ProgressBar bar("eval", loader.batches_per_epoch(), progress);
-  data::Batch batch;
+  ProgressBar bar("eval", loader.batches_per_epoch(), options.progress);
+  data::Batch batches[2];
+  data::Batch* batch = &batches[0];
+  data::Batch* upcoming = &batches[1];
   Tensor x, logits, labels_dev;
+  DeviceInput mirrored_input;  // flip_tta: the mirror images (their own slots)
+  data::Batch mirrored;
+  Tensor x_mirrored, logits_mirrored, labels_mirrored;
   BatchLoss loss;
   double loss_sum = 0;
   int64_t correct = 0, done = 0;
   const bool saved_training = ctx.training;
   ctx.training = false;
-  while (loader.next(batch)) {
-    const int N = batch.size;
-    input.upload(ctx, batch, augment, x, labels_dev);
+  bool have_batch = loader.next(*batch);
+  while (have_batch) {
+    const int N = batch->size;
+    input.upload(ctx, *batch, augment, x, labels_dev);
     model.forward(ctx, x, logits, nullptr);
-    const BatchScore score = loss.compute(ctx, logits, labels_dev, batch.labels, 0.0f, nullptr);
+    if (options.flip_tta) {
+      data::mirror_batch(*batch, mirrored);
+      mirrored_input.upload(ctx, mirrored, augment, x_mirrored, labels_mirrored);
+      model.forward(ctx, x_mirrored, logits_mirrored, nullptr);
+      kernels::add(ctx.exec, logits.numel(), logits.data(), logits_mirrored.data(), logits.data());
+      kernels::scale(ctx.exec, logits.numel(), 0.5f, logits.data(), logits.data());
+    }
+    // The next batch goes up on the copy stream while this forward pass runs (train/device_input.h).
+    const bool have_upcoming = loader.next(*upcoming);
+    if (have_upcoming) input.stage(ctx, *upcoming);
+    const BatchScore score = loss.compute(ctx, logits, labels_dev, batch->labels, 0.0f, nullptr);
     loss_sum += score.loss_sum;
     correct += score.correct;
     for (int i = 0; i < N; ++i) {
-      const int truth = batch.labels[i];
+      const int truth = batch->labels[i];
       if (truth >= 0 && truth < K) r.confusion[truth][score.predictions[i]]++;
     }
     done += N;
-    bar.update(batch.index + 1);
+    bar.update(batch->index + 1);
+    std::swap(batch, upcoming);
+    have_batch = have_upcoming;
   }
   ctx.training = saved_training;
   bar.finish();

@@ -17,8 +17,16 @@ struct EvalResult {
   std::vector<double> per_class_accuracy;
 };
 
-EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, int batch_size = 500,
-                    bool progress = false, bool host_input = false);
+struct EvalOptions {
+  int batch_size = 500;
+  bool progress = false;    // progress bar on a terminal
+  bool host_input = false;  // on a GPU too, normalise on the host
+  // Test-time augmentation: each image and its mirror image, their logits averaged (the
+  // DAWNBench/airbench evaluation). Twice the forward passes.
+  bool flip_tta = false;
+};
+
+EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, const EvalOptions& options = {});
 
 // Class probabilities (softmax) for a batch of normalised images already in `x`.
 std::vector<std::vector<float>> predict_probabilities(Model& model, Context& ctx, const Tensor& x);

@@ -191,6 +191,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
                                {"crop_pad", t.crop_pad},
                                {"flip", t.flip},
                                {"cutout", t.cutout},
+                               {"tta", t.flip_tta ? "flip" : "none"},
                                {"seed", t.seed},
                                {"threads", threads},
                                {"kernels", opt.kernels}};

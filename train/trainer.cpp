@@ -67,7 +67,7 @@ struct Trainer::Scratch {
   kernels::AugmentArgs augment;
   Tensor x, logits, dlogits, labels_dev;  // (N,3,32,32), (N,K), (N,K), (N)
   BatchLoss loss;
-  data::Batch batch;
+  data::Batch batches[2];  // the step's batch and the next one, fetched during the step
 };
 
 // Rank r takes test images r, r + W, r + 2W, ...
@@ -127,7 +127,7 @@ void Trainer::restore(const TrainState& s) {
   state_ = s;
 }
 
-void Trainer::train_step(const data::Batch& batch) {
+void Trainer::train_step(const data::Batch& batch, const std::function<void()>& prefetch) {
   Scratch& s = *scratch_;
   const auto t_compute = Clock::now();
   s.input.upload(ctx_, batch, s.augment, s.x, s.labels_dev);
@@ -135,12 +135,15 @@ void Trainer::train_step(const data::Batch& batch) {
   ctx_.step = static_cast<uint64_t>(state_.step);
   model_.zero_grad(ctx_);
   model_.forward(ctx_, s.x, s.logits, &saved);
+  const auto t_prefetch = Clock::now();
+  prefetch();  // timed as data, not compute
+  const double prefetch_s = seconds_since(t_prefetch);
   const BatchScore score =
       s.loss.compute(ctx_, s.logits, s.labels_dev, batch.labels, options_.label_smoothing, &s.dlogits);
   if (buckets_) buckets_->begin_backward(ctx_);
   model_.backward(ctx_, s.dlogits, saved);
   const auto t_comm = Clock::now();
-  times_.compute_s += std::chrono::duration<double>(t_comm - t_compute).count();
+  times_.compute_s += std::chrono::duration<double>(t_comm - t_compute).count() - prefetch_s;
   if (buckets_) buckets_->finish(ctx_);  // gradients averaged over the ranks
   const auto t_optimizer = Clock::now();
   times_.exposed_comm_s += std::chrono::duration<double>(t_optimizer - t_comm).count();
@@ -164,10 +167,13 @@ bool Trainer::next_batch(data::Batch& batch) {
 }
 
 EvalResult Trainer::evaluate_test_set() {
-  if (world_size_ == 1)
-    return evaluate(model_, ctx_, data_.test, options_.eval_batch_size, options_.progress, options_.host_input);
-  EvalResult e = evaluate(model_, ctx_, test_shard_, options_.eval_batch_size, options_.progress && rank_ == 0,
-                          options_.host_input);
+  EvalOptions eo;
+  eo.batch_size = options_.eval_batch_size;
+  eo.progress = options_.progress && rank_ == 0;
+  eo.host_input = options_.host_input;
+  eo.flip_tta = options_.flip_tta;
+  if (world_size_ == 1) return evaluate(model_, ctx_, data_.test, eo);
+  EvalResult e = evaluate(model_, ctx_, test_shard_, eo);
   std::vector<double> sums = {e.loss * e.count, e.accuracy * e.count, double(e.count)};
   options_.parallel.comm->allreduce_sum_host(sums);
   e.count = static_cast<int64_t>(sums[2]);
@@ -228,9 +234,20 @@ bool Trainer::run(const TrainCallbacks& callbacks) {
     const auto epoch_start = Clock::now();
     const double epoch_train_before = state_.epoch_train_s;
     bool stopped = false;
-    data::Batch& batch = scratch_->batch;
-    while (!stopped && next_batch(batch)) {
-      train_step(batch);
+    data::Batch* batch = &scratch_->batches[0];
+    data::Batch* upcoming = &scratch_->batches[1];
+    bool have_batch = next_batch(*batch);
+    while (!stopped && have_batch) {
+      bool have_upcoming = false;
+      train_step(*batch, [&] {
+        have_upcoming = next_batch(*upcoming);
+        if (!have_upcoming) return;
+        const auto t_stage = Clock::now();
+        scratch_->input.stage(ctx_, *upcoming);
+        times_.data_s += seconds_since(t_stage);
+      });
+      std::swap(batch, upcoming);
+      have_batch = have_upcoming;
       state_.epoch_train_s = epoch_train_before + seconds_since(epoch_start);
       state_.elapsed_s = elapsed_before + seconds_since(run_start);
       bar.update(state_.batch, "loss " + fixed(state_.loss_sum / state_.seen, 3) + " acc " +

@@ -65,6 +65,7 @@ struct TrainOptions {
   int cutout = 0;
   uint64_t seed = 0;
   int eval_batch_size = 500;
+  bool flip_tta = false;          // evaluate each test image with its mirror image (--tta)
   bool progress = true;           // progress bar on a terminal
   bool host_input = false;        // on a GPU too, normalise and augment on the host
   DataParallel parallel;
@@ -107,7 +108,9 @@ class Trainer {
   const dist::GradientBuckets* buckets() const { return buckets_.get(); }
 
  private:
-  void train_step(const data::Batch& batch);  // one optimizer step: forward, backward, update
+  // One optimizer step: forward, backward, update. `prefetch` runs on the host once the
+  // forward pass is queued (on a GPU it overlaps it): it fetches and stages the next batch.
+  void train_step(const data::Batch& batch, const std::function<void()>& prefetch);
   EpochMetrics finish_epoch();                // evaluation and the epoch's metrics
   bool next_batch(data::Batch& batch);        // the loader's next batch, timed
   EvalResult evaluate_test_set();             // this rank's share, combined over the ranks

@@ -1,6 +1,7 @@
 // The engine's CUDA runtime backend: device discovery (cached, never throws), one
-// non-blocking compute stream per device (created lazily), blocking copies ordered on
-// that stream, and the per-device caching allocators.
+// non-blocking compute stream and one copy stream per device (created lazily), blocking
+// copies ordered on the compute stream, async copies on any stream, pinned host memory,
+// events, and the per-device caching allocators.
 #include "engine/cuda_backend.h"
 
 #include <memory>
@@ -47,9 +48,13 @@ void check_index(int device, const char* what) {
 
 // Per-device state, built on first use and never destroyed: tensors with static storage
 // may be freed during exit, after any destructor of ours would have run.
-struct DeviceState {
-  std::once_flag stream_once;
+struct LazyStream {
+  std::once_flag once;
   cudaStream_t stream = nullptr;
+};
+
+struct DeviceState {
+  LazyStream compute, copy;
   std::unique_ptr<CachingAllocator> allocator;
 };
 
@@ -94,6 +99,15 @@ int device_of(const void* ptr) {
   return attr.device;
 }
 
+// A non-blocking stream of `device`, made on first use.
+cudaStream_t lazy_stream(int device, LazyStream& s) {
+  std::call_once(s.once, [&] {
+    DeviceScope scope(device);
+    CONVOY_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
+  });
+  return s.stream;
+}
+
 }  // namespace
 
 int device_count() { return discovery().count; }
@@ -114,12 +128,7 @@ void set_device(int device) {
 
 void* default_stream(int device) {
   check_index(device, "default_stream");
-  DeviceState& st = *states()[device];
-  std::call_once(st.stream_once, [&] {
-    DeviceScope scope(device);
-    CONVOY_CUDA_CHECK(cudaStreamCreateWithFlags(&st.stream, cudaStreamNonBlocking));
-  });
-  return st.stream;
+  return lazy_stream(device, states()[device]->compute);
 }
 
 void synchronize(int device) {
@@ -128,20 +137,85 @@ void synchronize(int device) {
   CONVOY_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
+namespace {
+
+// The runtime's kind of a copy and the device whose stream orders it.
+struct CopyRoute {
+  cudaMemcpyKind kind;
+  int device;
+};
+
+CopyRoute route(void* dst, const void* src, CopyKind kind) {
+  switch (kind) {
+    case CopyKind::host_to_device: return {cudaMemcpyHostToDevice, device_of(dst)};
+    case CopyKind::device_to_host: return {cudaMemcpyDeviceToHost, device_of(src)};
+    case CopyKind::device_to_device: break;
+  }
+  return {cudaMemcpyDeviceToDevice, device_of(src)};
+}
+
+}  // namespace
+
 void copy(void* dst, const void* src, std::size_t bytes, CopyKind kind) {
   if (bytes == 0) return;
-  cudaMemcpyKind k = cudaMemcpyDeviceToDevice;
-  int device = 0;
-  switch (kind) {
-    case CopyKind::host_to_device: k = cudaMemcpyHostToDevice; device = device_of(dst); break;
-    case CopyKind::device_to_host: k = cudaMemcpyDeviceToHost; device = device_of(src); break;
-    case CopyKind::device_to_device: k = cudaMemcpyDeviceToDevice; device = device_of(src); break;
-  }
+  const auto [k, device] = route(dst, src, kind);
   auto stream = static_cast<cudaStream_t>(default_stream(device));
   DeviceScope scope(device);
   // On the compute stream, so the copy is ordered after the kernels queued there.
   CONVOY_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, k, stream));
   CONVOY_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+void* copy_stream(int device) {
+  check_index(device, "copy_stream");
+  return lazy_stream(device, states()[device]->copy);
+}
+
+void copy_async(void* dst, const void* src, std::size_t bytes, CopyKind kind, void* stream) {
+  if (bytes == 0) return;
+  const auto [k, device] = route(dst, src, kind);
+  DeviceScope scope(device);
+  CONVOY_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, k, static_cast<cudaStream_t>(stream)));
+}
+
+void* pinned_allocate(std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  void* p = nullptr;
+  CONVOY_CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocPortable));
+  return p;
+}
+
+void pinned_free(void* ptr) {
+  if (ptr) cudaFreeHost(ptr);  // a failure here (driver shut down at exit) has no one to tell
+}
+
+void* event_create(int device) {
+  check_index(device, "event_create");
+  DeviceScope scope(device);
+  cudaEvent_t e = nullptr;
+  CONVOY_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  return e;
+}
+
+void event_destroy(void* event) {
+  if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
+
+void event_record(void* event, void* stream) {
+  CONVOY_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event), static_cast<cudaStream_t>(stream)));
+}
+
+void stream_wait_event(void* stream, void* event) {
+  CONVOY_CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream), static_cast<cudaEvent_t>(event), 0));
+}
+
+void event_synchronize(void* event) { CONVOY_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event))); }
+
+bool event_done(void* event) {
+  const cudaError_t err = cudaEventQuery(static_cast<cudaEvent_t>(event));
+  if (err == cudaErrorNotReady) return false;
+  CONVOY_CUDA_CHECK(err);
+  return true;
 }
 
 std::string device_name(int device) {
