@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # convoy's training against the PyTorch peer in one run, same machine, same settings:
 #   bench/train_vs_pytorch.sh [--model quick|resnet] [--epochs N] [--threads T] [--data PATH]
-#                              [--train-batches K] [--device cpu|cuda] [--lr X]
-# Prints both runs' epoch lines and a table (images/s, ratio, final test accuracy, time), and
-# writes bench/out/<model>-<device>-<date>/{convoy,pytorch}.json.
+#                              [--train-batches K] [--device cpu|cuda] [--lr X] [--target ACC] [--tta]
+# Prints both runs' epoch lines and a table (images/s, ratio, final test accuracy, time; with
+# --target, the first epoch whose test accuracy reaches ACC and the time to it), and writes
+# bench/out/<model>-<device>-<date>/{convoy,pytorch}.json. CONVOY_BIN (default build/bin) is
+# where convoy-train is; OUT_ROOT (default bench/out) where the run folder goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=quick epochs=10 threads=2 device=cpu batches=5 lr=0.2
+model=quick epochs=10 threads=2 device=cpu batches=5 lr=0.2 target=0
 data="${CONVOY_DATA:-../shared/data/cifar10-jpeg75.tar.gz}"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -17,27 +19,30 @@ while [ $# -gt 0 ]; do
     --device) device=$2; shift 2 ;;
     --train-batches) batches=$2; shift 2 ;;
     --lr) lr=$2; lr_set=1; shift 2 ;;
+    --target) target=$2; shift 2 ;;
+    --tta) tta=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 py=python3
 if ! $py -c "import torch" 2>/dev/null; then py=/usr/bin/python3; fi
 $py -c "import torch" || { echo "PyTorch not found (Debian: apt-get install python3-torch)" >&2; exit 1; }
-out="bench/out/$model-$device-$(date +%Y%m%d-%H%M%S)"
+out="${OUT_ROOT:-bench/out}/$model-$device-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 extra=()
 if [ "$model" = resnet ]; then [ -n "${lr_set:-}" ] || lr=0.4; extra=(--batch-size 512 --label-smoothing 0.2 --cutout 8); fi
 extra+=(--lr "$lr")
+[ -n "${tta:-}" ] && extra+=(--tta)
 echo "== convoy ($model, $device, $threads threads, $epochs epochs)"
-build/bin/convoy-train --model "$model" --device "$device" --epochs "$epochs" --threads "$threads" \
+"${CONVOY_BIN:-build/bin}/convoy-train" --model "$model" --device "$device" --epochs "$epochs" --threads "$threads" \
   --train-batches "$batches" --data "$data" --no-progress --out "$out/convoy-run" "${extra[@]}" | tee "$out/convoy.log"
 cp "$out/convoy-run/report.json" "$out/convoy.json"
 echo "== pytorch"
 $py bench/peers/pytorch_train.py --model "$model" --device "$device" --epochs "$epochs" --threads "$threads" \
   --train-batches "$batches" --data "$data" --json "$out/pytorch.json" "${extra[@]}" | tee "$out/pytorch.log"
-$py - "$out" <<'PY'
+$py - "$out" "$target" <<'PY'
 import json, sys
-out = sys.argv[1]
+out, target = sys.argv[1], float(sys.argv[2])
 c = json.load(open(f"{out}/convoy.json"))
 p = json.load(open(f"{out}/pytorch.json"))
 ce = [e["images_per_sec"] for e in c["epochs"]]
@@ -45,9 +50,28 @@ pe = [e["images_per_sec"] for e in p["epochs"]]
 # The first epoch carries warm-up (allocation, cuDNN autotuning); report the mean of the rest when there are.
 cm = sum(ce[1:]) / len(ce[1:]) if len(ce) > 1 else ce[0]
 pm = sum(pe[1:]) / len(pe[1:]) if len(pe) > 1 else pe[0]
+
+
+def reached(epochs):
+    """(epoch, elapsed s) of the first epoch at or above the target, or None."""
+    for e in epochs:
+        if e["test_acc"] >= target:
+            return e["epoch"], e["elapsed_s"]
+    return None
+
+
+def to_target(epochs):
+    r = reached(epochs)
+    best = max(e["test_acc"] for e in epochs)
+    return f"epoch {r[0]}, {r[1]:.1f} s" if r else f"not reached (best {best:.4f})"
+
+
 print()
-print("| run | images/s | ratio | final test acc | training s |")
-print("|---|---|---|---|---|")
-print(f"| convoy | {cm:.1f} | {cm / pm:.2f}x | {c['final']['test_acc']:.4f} | {c['epochs'][-1]['elapsed_s']:.1f} |")
-print(f"| pytorch {p['torch']} | {pm:.1f} | 1.00x | {p['final_test_acc']:.4f} | {p['epochs'][-1]['elapsed_s']:.1f} |")
+head = "| run | images/s | ratio | final test acc | run s |" + (f" time to {target:.2%} |" if target > 0 else "")
+print(head)
+print("|---" * (head.count("|") - 1) + "|")
+rows = [("convoy", cm, c["final"]["test_acc"], c["epochs"]), (f"pytorch {p['torch']}", pm, p["final_test_acc"], p["epochs"])]
+for name, ips, acc, ep in rows:
+    line = f"| {name} | {ips:.1f} | {ips / pm:.2f}x | {acc:.4f} | {ep[-1]['elapsed_s']:.1f} |"
+    print(line + (f" {to_target(ep)} |" if target > 0 else ""))
 PY

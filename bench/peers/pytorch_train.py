@@ -144,6 +144,8 @@ def main():
     ap.add_argument("--train-batches", type=int, default=5)
     ap.add_argument("--max-steps", type=int, default=0, help="stop each epoch after this many steps (timing only)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tta", action="store_true",
+                    help="evaluate each test image with its mirror image, logits averaged (convoy-train --tta)")
     ap.add_argument("--json", default="")
     a = ap.parse_args()
 
@@ -200,7 +202,10 @@ def main():
         with torch.no_grad():
             tl, tc = 0.0, 0
             for s in range(0, len(xte), 500):
-                out = model(xte[s:s + 500])
+                xb = xte[s:s + 500]
+                out = model(xb)
+                if a.tta:
+                    out = 0.5 * (out + model(torch.flip(xb, dims=[3])))
                 tl += F.cross_entropy(out, yte[s:s + 500], reduction="sum").item()
                 tc += (out.argmax(1) == yte[s:s + 500]).sum().item()
         m = dict(epoch=epoch, train_loss=loss_sum / seen, train_acc=correct / seen, test_loss=tl / len(xte),
@@ -208,6 +213,7 @@ def main():
         epochs.append(m)
         print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items()), flush=True)
     summary = dict(peer="pytorch", torch=torch.__version__, model=a.model, device=str(dev), threads=a.threads, batch_size=a.batch_size,
+                   tta="flip" if a.tta else "none",
                    epochs=epochs, final_test_acc=epochs[-1]["test_acc"],
                    mean_images_per_sec=sum(e["images_per_sec"] for e in epochs) / len(epochs))
     if a.json:
