@@ -4,7 +4,10 @@
 // wrong element. Run under mpirun:
 //   mpirun -np 2 --allow-run-as-root build/bench/allreduce_bench            # MPI, host buffers
 //   mpirun -np 8 build/bench/allreduce_bench --device cuda --dist nccl      # NCCL, one GPU per rank
-// Options: --min-bytes B --max-bytes B (powers of 4 between), --iters N, --json PATH.
+// Options: --min-bytes B --max-bytes B (powers of 4 between), --iters N, --json PATH,
+// --compression none|fp16|bf16 (a compressed gradient bucket's whole path, timed: pack the
+// float32 buffer to 16 bits, reduce those, unpack to float32; "size" stays the float32 bytes,
+// so algbw compares directly with the uncompressed run).
 // (A plain program rather than a Google Benchmark suite: every rank must run the same
 // sequence of collectives, which the benchmark library's adaptive iteration does not promise.)
 #include <algorithm>
@@ -18,8 +21,10 @@
 #include <nlohmann/json.hpp>
 
 #include "dist/communicator.h"
+#include "dist/gradient_buckets.h"
 #include "engine/cuda_backend.h"
 #include "engine/error.h"
+#include "kernels/half.h"
 
 namespace {
 
@@ -28,7 +33,7 @@ using namespace convoy;
 struct Args {
   int64_t min_bytes = 4, max_bytes = 64 << 20;
   int iters = 0;  // 0: by size
-  std::string device = "cpu", dist = "auto", json;
+  std::string device = "cpu", dist = "auto", json, compression = "none";
 };
 
 Args parse(int argc, char** argv) {
@@ -45,6 +50,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--device") a.device = value();
     else if (k == "--dist") a.dist = value();
     else if (k == "--json") a.json = value();
+    else if (k == "--compression") a.compression = value();
     else fail("allreduce_bench: unknown option ", k, " (see the comment at the top of bench/allreduce_bench.cpp)");
   }
   return a;
@@ -63,10 +69,15 @@ int run(int argc, char** argv) {
   auto comm = dist::make_communicator(args.dist, device);
   const int W = comm->world_size(), rank = comm->rank();
   const kernels::Exec exec = exec_for(device);
+  const dist::BucketCompression compression = dist::parse_compression(args.compression);
+  const bool packed = compression != dist::BucketCompression::none;
+  const kernels::HalfFormat format =
+      compression == dist::BucketCompression::fp16 ? kernels::HalfFormat::fp16 : kernels::HalfFormat::bf16;
   if (rank == 0)
-    std::printf("# allreduce_bench: %d ranks, backend %s, device %s, float32 sum\n"
+    std::printf("# allreduce_bench: %d ranks, backend %s, device %s, float32 sum%s%s\n"
                 "# %12s %12s %10s %12s %12s %8s\n",
-                W, std::string(comm->backend()).c_str(), device.to_string().c_str(), "size(B)", "count", "time(us)",
+                W, std::string(comm->backend()).c_str(), device.to_string().c_str(), packed ? " reduced in " : "",
+                packed ? dist::to_string(compression) : "", "size(B)", "count", "time(us)",
                 "algbw(GB/s)", "busbw(GB/s)", "#wrong");
   nlohmann::json rows = nlohmann::json::array();
   int64_t total_wrong = 0;
@@ -75,18 +86,30 @@ int run(int argc, char** argv) {
     std::vector<float> host(n);
     for (int64_t i = 0; i < n; ++i) host[i] = input(rank, i);
     Tensor t = Tensor::from_vector({n}, host).to(device);
-    comm->allreduce_sum(t);  // checked once, then timed
+    Tensor wire({packed ? (n + 1) / 2 : 1}, device), result({n}, device);
+    // One allreduce of t into result: float32 in place, or packed, reduced and unpacked.
+    auto reduce_once = [&] {
+      if (!packed) {
+        comm->allreduce_sum_async(exec, t)->wait();
+        return;
+      }
+      kernels::pack_16(exec, format, n, 1.0f, t.data(), reinterpret_cast<uint16_t*>(wire.data()));
+      comm->allreduce_sum_16_async(exec, wire, n, format)->wait();
+      kernels::unpack_16(exec, format, n, 1.0f, reinterpret_cast<const uint16_t*>(wire.data()), result.data());
+    };
+    reduce_once();  // checked once (the inputs are small integers, exact in 16 bits too), then timed
     synchronize(device);
-    const std::vector<float> out = t.to_vector();
+    const std::vector<float> out = packed ? result.to_vector() : t.to_vector();
+    if (!packed) t = Tensor::from_vector({n}, host).to(device);
     int64_t wrong = 0;
     for (int64_t i = 0; i < n; ++i) wrong += out[i] != float(W * (W + 1) / 2 * ((i * 7 + 3) % 11 + 1));
     total_wrong += wrong;
     const int iters = args.iters > 0 ? args.iters : int(std::clamp<int64_t>((256 << 20) / (n * 4), 5, 200));
-    for (int w = 0; w < 3; ++w) comm->allreduce_sum_async(exec, t)->wait();
+    for (int w = 0; w < 3; ++w) reduce_once();
     synchronize(device);
     comm->barrier();
     const auto start = std::chrono::steady_clock::now();
-    for (int it = 0; it < iters; ++it) comm->allreduce_sum_async(exec, t)->wait();
+    for (int it = 0; it < iters; ++it) reduce_once();
     synchronize(device);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / iters;
     std::vector<double> slowest = {seconds};  // report the mean over ranks of the per-rank time
@@ -101,6 +124,7 @@ int run(int argc, char** argv) {
   }
   if (rank == 0 && !args.json.empty()) {
     std::ofstream(args.json) << nlohmann::json{{"ranks", W}, {"backend", comm->backend()},
+                                               {"compression", dist::to_string(compression)},
                                                {"device", device.to_string()}, {"rows", rows}}
                                     .dump(2)
                              << "\n";

@@ -22,6 +22,7 @@
 #include "engine/collective.h"
 #include "engine/context.h"
 #include "engine/tensor.h"
+#include "kernels/half.h"
 
 namespace convoy::dist {
 
@@ -90,7 +91,13 @@ class Communicator : public Collective {
   // Starts summing `t` in place across ranks. With a CUDA tensor the sum is ordered after
   // the work already queued on `exec`'s stream, and wait() orders later work after it.
   // `t` must stay alive and untouched until the reduce completes.
-  virtual std::unique_ptr<PendingReduce> allreduce_sum_async(const kernels::Exec& exec, Tensor& t) = 0;
+  std::unique_ptr<PendingReduce> allreduce_sum_async(const kernels::Exec& exec, Tensor& t) {
+    return start_allreduce(exec, t, WireType::f32, t.numel());
+  }
+  // The same for `count` 16-bit floats packed two to a float slot of `t` (compressed gradient
+  // buckets, kernels/half.h): every pairwise sum is formed in float and rounded back to 16 bits.
+  std::unique_ptr<PendingReduce> allreduce_sum_16_async(const kernels::Exec& exec, Tensor& t, int64_t count,
+                                                        kernels::HalfFormat format);
   void allreduce_sum(Tensor& t) override;
   // Host values (metrics: loss sums, counts), in place.
   virtual void allreduce_sum_host(std::vector<double>& values) = 0;
@@ -101,6 +108,10 @@ class Communicator : public Collective {
   EventLog& events() { return events_; }
 
  protected:
+  enum class WireType { f32, f16, bf16 };
+  // The backend's non-blocking sum of `count` elements of `type` at t.data() (count fits t).
+  virtual std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec& exec, Tensor& t, WireType type,
+                                                         int64_t count) = 0;
   explicit Communicator(LaunchInfo info) : info_(info) {}
   LaunchInfo info_;
   EventLog events_;

@@ -11,6 +11,7 @@
 #include "dist/mpi_runtime.h"
 #include "engine/cuda_backend.h"
 #include "engine/error.h"
+#include "kernels/half.h"
 
 namespace convoy::dist {
 namespace {
@@ -77,6 +78,13 @@ class MpiPending final : public PendingReduce {
   bool done_ = false;
 };
 
+// MPI has no 16-bit float type: the buffers travel as MPI_UINT16_T under these user ops,
+// which add in float and round back to nearest-even (the same conversions as the packing).
+template <kernels::HalfFormat F>
+void sum_16(void* in, void* inout, int* len, MPI_Datatype*) {
+  kernels::cpu::accumulate_16(F, *len, static_cast<const uint16_t*>(in), static_cast<uint16_t*>(inout));
+}
+
 class MpiCommunicator final : public Communicator {
  public:
   explicit MpiCommunicator(LaunchInfo info) : Communicator(info) {
@@ -87,17 +95,24 @@ class MpiCommunicator final : public Communicator {
     MPI_Comm_size(comm_, &size);
     info_.rank = rank;
     info_.world_size = size;
+    check_mpi(MPI_Op_create(&sum_16<kernels::HalfFormat::fp16>, 1, &sum_fp16_), "Op_create (fp16 sum)");
+    check_mpi(MPI_Op_create(&sum_16<kernels::HalfFormat::bf16>, 1, &sum_bf16_), "Op_create (bf16 sum)");
   }
   ~MpiCommunicator() override {
-    if (!mpi_finalized()) MPI_Comm_free(&comm_);
+    if (mpi_finalized()) return;
+    MPI_Op_free(&sum_fp16_);
+    MPI_Op_free(&sum_bf16_);
+    MPI_Comm_free(&comm_);
   }
   std::string_view backend() const override { return "mpi"; }
 
-  std::unique_ptr<PendingReduce> allreduce_sum_async(const kernels::Exec&, Tensor& t) override {
+  std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec&, Tensor& t, WireType type,
+                                                 int64_t count) override {
     Tensor host = host_view(t);
     MPI_Request request;
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, host.data(), checked_count(t.numel(), "allreduce"), MPI_FLOAT, MPI_SUM,
-                             comm_, &request),
+    const MPI_Datatype dtype = type == WireType::f32 ? MPI_FLOAT : MPI_UINT16_T;
+    const MPI_Op op = type == WireType::f32 ? MPI_SUM : type == WireType::f16 ? sum_fp16_ : sum_bf16_;
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, host.data(), checked_count(count, "allreduce"), dtype, op, comm_, &request),
               "Iallreduce");
     return std::make_unique<MpiPending>(t, host, request);
   }
@@ -118,6 +133,7 @@ class MpiCommunicator final : public Communicator {
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Op sum_fp16_ = MPI_OP_NULL, sum_bf16_ = MPI_OP_NULL;
 };
 
 }  // namespace

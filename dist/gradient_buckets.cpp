@@ -5,8 +5,33 @@
 
 #include "engine/error.h"
 #include "kernels/elementwise.h"
+#include "kernels/half.h"
 
 namespace convoy::dist {
+
+BucketCompression parse_compression(const std::string& text) {
+  if (text == "none") return BucketCompression::none;
+  if (text == "fp16") return BucketCompression::fp16;
+  if (text == "bf16") return BucketCompression::bf16;
+  fail("--grad-compression '", text, "': use none, fp16 or bf16");
+}
+
+const char* to_string(BucketCompression c) {
+  switch (c) {
+    case BucketCompression::fp16: return "fp16";
+    case BucketCompression::bf16: return "bf16";
+    case BucketCompression::none: break;
+  }
+  return "none";
+}
+
+namespace {
+
+kernels::HalfFormat half_format(BucketCompression c) {
+  return c == BucketCompression::fp16 ? kernels::HalfFormat::fp16 : kernels::HalfFormat::bf16;
+}
+
+}  // namespace
 
 GradientBuckets::GradientBuckets(Model& model, Communicator& comm, const BucketOptions& options)
     : model_(model), comm_(comm), options_(options) {
@@ -35,7 +60,8 @@ GradientBuckets::GradientBuckets(Model& model, Communicator& comm, const BucketO
   if (!current.params.empty()) layout_.push_back(std::move(current));
 
   const Device device = model.device();
-  for (const BucketLayout& b : layout_) flat_.emplace_back(Shape{b.numel}, device);
+  const bool compressed = options.compression != BucketCompression::none;
+  for (const BucketLayout& b : layout_) flat_.emplace_back(Shape{compressed ? (b.numel + 1) / 2 : b.numel}, device);
   pending_.resize(layout_.size());
   finished_.assign(layout_.size(), false);
   model_.set_backward_hook([this](std::size_t layer) { on_layer_done(layer); });
@@ -61,14 +87,27 @@ void GradientBuckets::begin_backward(Context& ctx) {
 
 void GradientBuckets::launch(std::size_t b) {
   const BucketLayout& layout = layout_[b];
-  float* flat = flat_[b].data();
-  // Compression would pack here: float gradients -> a 16-bit buffer reduced instead of flat_[b].
+  if (options_.compression == BucketCompression::none) {
+    float* flat = flat_[b].data();
+    for (std::size_t i = 0; i < layout.params.size(); ++i) {
+      const Param& p = *params_[layout.params[i]];
+      kernels::copy(ctx_->exec, p.grad.numel(), p.grad.data(), flat + layout.offsets[i]);
+    }
+    comm_.events().record(EventKind::bucket_started, static_cast<int>(b), ctx_->step);
+    pending_[b] = comm_.allreduce_sum_async(ctx_->exec, flat_[b]);
+    return;
+  }
+  // Divided by W before rounding (DDP's fp16 hook does the same): the 16-bit sum over the
+  // ranks then stays in range whenever each rank's gradients do.
+  const kernels::HalfFormat format = half_format(options_.compression);
+  const float inv_world = 1.0f / static_cast<float>(comm_.world_size());
+  auto* flat = reinterpret_cast<uint16_t*>(flat_[b].data());
   for (std::size_t i = 0; i < layout.params.size(); ++i) {
     const Param& p = *params_[layout.params[i]];
-    kernels::copy(ctx_->exec, p.grad.numel(), p.grad.data(), flat + layout.offsets[i]);
+    kernels::pack_16(ctx_->exec, format, p.grad.numel(), inv_world, p.grad.data(), flat + layout.offsets[i]);
   }
   comm_.events().record(EventKind::bucket_started, static_cast<int>(b), ctx_->step);
-  pending_[b] = comm_.allreduce_sum_async(ctx_->exec, flat_[b]);
+  pending_[b] = comm_.allreduce_sum_16_async(ctx_->exec, flat_[b], layout.numel, format);
 }
 
 void GradientBuckets::poll() {
@@ -100,12 +139,14 @@ void GradientBuckets::finish(Context& ctx) {
       finished_[b] = true;
       comm_.events().record(EventKind::bucket_finished, static_cast<int>(b), ctx.step);
     }
-    // Compression would unpack here (widen to float) before the scaling copy.
     const BucketLayout& layout = layout_[b];
-    const float* flat = flat_[b].data();
     for (std::size_t i = 0; i < layout.params.size(); ++i) {
       Param& p = *params_[layout.params[i]];
-      kernels::scale(ctx.exec, p.grad.numel(), inv_world, flat + layout.offsets[i], p.grad.data());
+      if (options_.compression == BucketCompression::none)
+        kernels::scale(ctx.exec, p.grad.numel(), inv_world, flat_[b].data() + layout.offsets[i], p.grad.data());
+      else
+        kernels::unpack_16(ctx.exec, half_format(options_.compression), p.grad.numel(), 1.0f,
+                           reinterpret_cast<const uint16_t*>(flat_[b].data()) + layout.offsets[i], p.grad.data());
     }
   }
   ctx_ = nullptr;

@@ -10,16 +10,20 @@
 //
 // Each bucket owns a flat buffer on the parameters' device: gradients are copied in when
 // the bucket launches and scaled back out in finish() (copies keep Param::grad an ordinary
-// tensor; the copy is small next to the reduce). Compression (fp16/bf16) slots in exactly
-// there: pack() would convert the flat float buffer into a half-width one before the
-// reduce, and unpack() would widen and scale it after; the communicator would then reduce
-// a 16-bit buffer (MPI: a 16-bit datatype with a user op; NCCL: ncclHalf/ncclBfloat16).
+// tensor; the copy is small next to the reduce). With compression (fp16 or bf16, as
+// Horovod's Compression.fp16 and DDP's fp16/bf16 compress hooks) the copy in scales each
+// gradient by 1/W and narrows it into a half-width flat buffer (kernels::pack_16), the
+// communicator reduces 16-bit values (MPI: MPI_UINT16_T with a user op adding in float;
+// NCCL: ncclFloat16/ncclBfloat16), and the copy out widens (kernels::unpack_16): half the
+// bytes on the wire, the averaged gradients rounded to 16 bits (fp16: 11 significant bits,
+// largest 65504; bf16: 8 significant bits, float's range).
 //
 // Events (dist::EventLog of the communicator): layer_backward_done(layer),
 // bucket_started(bucket), bucket_finished(bucket), all tagged with ctx.step.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -35,7 +39,10 @@ namespace convoy::dist {
 // 99.0% with 4 MB against 94.6% with 25 MB (docs/distributed.md).
 inline constexpr double kDefaultBucketMb = 4.0;
 
-enum class BucketCompression { none };  // fp16 and bf16 go here (see pack/unpack above)
+enum class BucketCompression { none, fp16, bf16 };
+// "none" | "fp16" | "bf16" (the --grad-compression values); anything else is an error naming it.
+BucketCompression parse_compression(const std::string& text);
+const char* to_string(BucketCompression c);
 
 struct BucketOptions {
   double bucket_mb = kDefaultBucketMb;

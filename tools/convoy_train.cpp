@@ -62,6 +62,11 @@ int run_tool(int argc, char** argv) {
   app.add_option("--bucket-mb", t.parallel.bucket_mb, "Gradient allreduce bucket cap in MB (data-parallel)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_flag("--sync-bn", t.parallel.sync_batchnorm, "Batch-norm statistics over the global batch (data-parallel)");
+  std::string compression = "none";
+  app.add_option("--grad-compression", compression,
+                 "Gradient allreduce in 16 bits (data-parallel): none | fp16 | bf16 (half the bytes on the wire; "
+                 "gradients rounded to 16 bits)")
+      ->capture_default_str();
   app.add_option("--checkpoint-dir", o.checkpoint_dir,
                  "Where checkpoints go. Default: OUT/checkpoints, or the folder --resume found them in");
   app.add_option("--checkpoint-every", o.checkpoint_every,
@@ -81,6 +86,7 @@ int run_tool(int argc, char** argv) {
   t.augment = !no_augment;
   t.progress = !no_progress;
   t.sgd.nesterov = !no_nesterov;
+  t.parallel.compression = convoy::dist::parse_compression(compression);
   // SIGTERM (SageMaker StopTrainingJob) or Ctrl-C: finish the step, checkpoint, exit.
   convoy::install_stop_signal_handlers();
   o.should_stop = convoy::stop_requested;

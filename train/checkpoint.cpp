@@ -116,7 +116,8 @@ std::vector<std::string> check_resume_options(const RunFingerprint& saved, const
       fail("cannot resume from ", path, ": it records option ", flag, " that this version does not know");
   std::vector<std::string> warnings;
   for (const auto& [flag, value] : now.may_differ.items()) {
-    const nlohmann::json before = saved.may_differ.contains(flag) ? saved.may_differ[flag] : nlohmann::json();
+    if (!saved.may_differ.contains(flag)) continue;  // a checkpoint from before the option existed
+    const nlohmann::json& before = saved.may_differ[flag];
     if (before != value)
       warnings.push_back(flag + " was " + short_value(before) + " in the checkpointed run, now " +
                          short_value(value) + ": training continues, but not bit-identically to an uninterrupted run");

@@ -56,6 +56,7 @@ RunFingerprint run_fingerprint(const TrainRunOptions& opt, Model& model, const d
                   {"--device", opt.device},
                   {"--kernels", opt.kernels},
                   {"--host-input", t.host_input},
+                  {"--grad-compression", dist::to_string(t.parallel.compression)},
                   {"--data", spec}};
   return f;
 }
@@ -151,7 +152,10 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
     log << "data-parallel: " << comm->world_size() << " ranks (" << comm->backend() << "), global batch "
         << t.batch_size << " = " << comm->world_size() << " x " << t.batch_size / comm->world_size()
         << " per rank; " << trainer.buckets()->layout().size() << " gradient buckets of <= " << t.parallel.bucket_mb
-        << " MB; batch-norm statistics " << (t.parallel.sync_batchnorm ? "synchronised" : "per rank") << "\n";
+        << " MB" << (t.parallel.compression == dist::BucketCompression::none
+                         ? std::string()
+                         : std::string(" reduced in ") + dist::to_string(t.parallel.compression))
+        << "; batch-norm statistics " << (t.parallel.sync_batchnorm ? "synchronised" : "per rank") << "\n";
   const RunFingerprint fingerprint = run_fingerprint(opt, model, data, spec, threads);
   std::string resumed_from, checkpoint_dir = opt.checkpoint_dir;
   if (!opt.resume_dir.empty()) {
@@ -201,6 +205,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
                            {"global_batch", t.batch_size},
                            {"per_rank_batch", t.batch_size / comm->world_size()},
                            {"bucket_mb", t.parallel.bucket_mb},
+                           {"grad_compression", dist::to_string(t.parallel.compression)},
                            {"sync_batchnorm", t.parallel.sync_batchnorm},
                            {"evaluation", comm->world_size() > 1 ? "each rank its share, counts summed" : "one process"}};
   report["checkpoints"] = {{"dir", checkpoint_dir},

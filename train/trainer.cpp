@@ -111,7 +111,8 @@ Trainer::Trainer(Model& model, Context& ctx, const data::CifarData& data, const 
     for (Buffer& b : model.buffers()) comm.broadcast(*b.value, 0);
     ctx.collective = &comm;
     ctx.sync_batchnorm = options.parallel.sync_batchnorm;
-    buckets_ = std::make_unique<dist::GradientBuckets>(model, comm, dist::BucketOptions{options.parallel.bucket_mb});
+    buckets_ = std::make_unique<dist::GradientBuckets>(
+        model, comm, dist::BucketOptions{options.parallel.bucket_mb, options.parallel.compression});
     test_shard_ = test_shard(data.test, rank_, world_size_);
   }
 }

@@ -41,6 +41,7 @@ struct DataParallel {
   dist::Communicator* comm = nullptr;  // null or a world of one: one process
   double bucket_mb = dist::kDefaultBucketMb;
   bool sync_batchnorm = false;         // --sync-bn: batch statistics over the global batch
+  dist::BucketCompression compression = dist::BucketCompression::none;  // --grad-compression
 };
 
 // Where a rank's training time goes, summed over the steps of the run so far.

@@ -15,9 +15,10 @@ VALUE_FLAGS = {
     "model", "epochs", "batch_size", "lr", "schedule", "warmup_epochs", "momentum",
     "weight_decay", "label_smoothing", "cutout", "seed", "threads", "device", "kernels",
     "train_batches", "checkpoint_every", "keep_checkpoints", "log_every", "bucket_mb",
+    "grad_compression", "dist",
 }
 # convoy-train switches: true adds the flag, false leaves it out.
-SWITCH_FLAGS = {"no_nesterov", "no_augment", "host_input", "sync_bn"}
+SWITCH_FLAGS = {"no_nesterov", "no_augment", "host_input", "sync_bn", "tta"}
 # Set by the container from the /opt/ml layout; a hyperparameter may not override them.
 CONTAINER_FLAGS = {"data", "out", "checkpoint_dir", "resume", "no_progress"}
 

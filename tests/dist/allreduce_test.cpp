@@ -3,10 +3,13 @@
 // the broadcast the trainer uses.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "dist/communicator.h"
 #include "engine/error.h"
+#include "kernels/half.h"
 #include "tests/dist/dist_test_util.h"
 
 namespace convoy {
@@ -68,6 +71,52 @@ TEST(Allreduce, ManyOutstandingNonBlockingReduces) {
   for (std::size_t b = pending.size(); b-- > 0;) pending[b]->wait();
   for (std::size_t b = 0; b < buffers.size(); ++b)
     EXPECT_EQ(count_wrong(buffers[b], comm.world_size()), 0) << "buffer " << b;
+}
+
+// 16-bit buffers (compressed gradient buckets): 1001 values, packed two per float slot, so
+// the last slot's second half is padding that the reduce must not touch. With two ranks
+// each result is exactly narrow(widen(a) + widen(b)).
+TEST(Allreduce, SixteenBitSumsAddInFloatAndRoundOnce) {
+  CONVOY_NEEDS_RANKS();
+  dist::Communicator& comm = *world();
+  const int64_t n = 1001;
+  auto values = [&](kernels::HalfFormat f, int rank) {
+    const std::vector<float> x = test::random_vector(n, 40 + rank, -3.0f, 3.0f);
+    std::vector<uint16_t> h(n + 1, 0xBEEF);  // one padding value
+    for (int64_t i = 0; i < n; ++i) h[i] = kernels::narrow_16(f, x[i] * (i % 3 == 0 ? 1e-3f : 1.0f));
+    return h;
+  };
+  for (kernels::HalfFormat f : {kernels::HalfFormat::fp16, kernels::HalfFormat::bf16}) {
+    std::vector<uint16_t> mine = values(f, comm.rank());
+    Tensor t({(n + 1) / 2}, Device::cpu());
+    std::memcpy(t.data(), mine.data(), (n + 1) * sizeof(uint16_t));
+    comm.allreduce_sum_16_async(exec_for(Device::cpu()), t, n, f)->wait();
+    std::vector<uint16_t> got(n + 1);
+    std::memcpy(got.data(), t.data(), (n + 1) * sizeof(uint16_t));
+    EXPECT_EQ(got[n], 0xBEEF) << "the padding after the last value was written";
+    int64_t wrong = 0;
+    if (comm.world_size() == 2) {
+      const std::vector<uint16_t> a = values(f, 0), b = values(f, 1);
+      for (int64_t i = 0; i < n; ++i)
+        wrong += got[i] != kernels::narrow_16(f, kernels::widen_16(f, a[i]) + kernels::widen_16(f, b[i]));
+    } else {  // the reduction order is MPI's: within one rounding per add of the float sum
+      for (int64_t i = 0; i < n; ++i) {
+        double sum = 0;
+        for (int r = 0; r < comm.world_size(); ++r) sum += kernels::widen_16(f, values(f, r)[i]);
+        const double tol = (f == kernels::HalfFormat::fp16 ? 1e-3 : 8e-3) * comm.world_size() * (std::abs(sum) + 1e-3);
+        wrong += std::abs(kernels::widen_16(f, got[i]) - sum) > tol;
+      }
+    }
+    EXPECT_EQ(wrong, 0) << kernels::to_string(f);
+  }
+}
+
+TEST(Allreduce, SixteenBitCountMustFitTheBuffer) {
+  auto comm = dist::make_local_communicator();
+  Tensor t({3}, Device::cpu());
+  EXPECT_NO_THROW(comm->allreduce_sum_16_async(exec_for(Device::cpu()), t, 6, kernels::HalfFormat::fp16)->wait());
+  EXPECT_THROW(comm->allreduce_sum_16_async(exec_for(Device::cpu()), t, 7, kernels::HalfFormat::bf16), Error);
+  EXPECT_THROW(comm->allreduce_sum_16_async(exec_for(Device::cpu()), t, -1, kernels::HalfFormat::bf16), Error);
 }
 
 TEST(Allreduce, HostSumsAndBroadcast) {

@@ -64,14 +64,26 @@ TrainOptions options(dist::Communicator* comm) {
   return o;
 }
 
-Model trained(dist::Communicator* comm, std::vector<EpochMetrics>* history) {
+Model trained(dist::Communicator* comm, std::vector<EpochMetrics>* history,
+              dist::BucketCompression compression = dist::BucketCompression::none) {
   Model model = Model::from_spec("quick");
   model.class_names = small_cifar().train.class_names;
   model.init_params(3);
   Context ctx = Context::make(Device::cpu());
   ctx.seed = 5;
-  *history = train_model(model, ctx, small_cifar(), options(comm));
+  TrainOptions o = options(comm);
+  o.parallel.compression = compression;
+  *history = train_model(model, ctx, small_cifar(), o);
   return model;
+}
+
+std::vector<float> all_weights(Model& m) {
+  std::vector<float> all;
+  for (Param* p : m.params()) {
+    const std::vector<float> v = p->value.to_vector();
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
 }
 
 TEST(DataParallel, TwoRanksMatchOneProcessWithTheSameGlobalBatch) {
@@ -167,6 +179,47 @@ TEST(DataParallel, GlobalBatchMustSplitEvenly) {
     EXPECT_NE(m.find("33"), std::string::npos) << m;
     EXPECT_NE(m.find("2 ranks"), std::string::npos) << m;
   }
+}
+
+}  // namespace
+}  // namespace convoy
+
+namespace convoy {
+namespace {
+
+// --grad-compression: gradients rounded to 16 bits before the reduce. The weights after 8
+// steps stay within 5e-4 (fp16) and 2e-3 (bf16) relative of the full-precision two-rank run
+// (measured 8.2e-5 and 4.0e-4), yet differ from it (the compression really ran), and every
+// rank still holds the same weights.
+TEST(DataParallel, CompressedGradientsTrackTheFullPrecisionRun) {
+  CONVOY_NEEDS_RANKS();
+  dist::Communicator& comm = *world();
+  std::vector<EpochMetrics> h;
+  Model full = trained(&comm, &h);
+  const std::vector<float> reference = all_weights(full);
+  for (auto [c, tol] : {std::pair{dist::BucketCompression::fp16, 5e-4}, std::pair{dist::BucketCompression::bf16, 2e-3}}) {
+    Model m = trained(&comm, &h, c);
+    const std::vector<float> w = all_weights(m);
+    const double e = test::rel_error(w, reference);
+    EXPECT_LT(e, tol) << dist::to_string(c);
+    EXPECT_GT(e, 0.0) << dist::to_string(c) << ": bit-identical to the uncompressed run";
+    int64_t differing = 0;
+    for (Param* p : m.params()) {
+      Tensor from_rank0 = p->value.clone();
+      comm.broadcast(from_rank0, 0);
+      differing += from_rank0.to_vector() != p->value.to_vector();
+    }
+    EXPECT_EQ(differing, 0) << dist::to_string(c);
+    std::printf("rank %d: %s gradients: relative weight difference vs float32 after 8 steps %.3g\n", comm.rank(),
+                dist::to_string(c), e);
+  }
+}
+
+TEST(DataParallel, CompressionNamesAreChecked) {
+  EXPECT_EQ(dist::parse_compression("fp16"), dist::BucketCompression::fp16);
+  EXPECT_EQ(dist::parse_compression("bf16"), dist::BucketCompression::bf16);
+  EXPECT_EQ(dist::parse_compression("none"), dist::BucketCompression::none);
+  EXPECT_THROW(dist::parse_compression("fp8"), Error);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // backward, proven from the communicator's event log rather than from timing.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <set>
 
@@ -81,6 +83,33 @@ TEST(GradientBuckets, ManyBucketsAverageExactly) {
     for (std::size_t i = 0; i < g.size(); ++i) wrong += g[i] != float(factor * (1 + (i + 5 * p) % 13));
   }
   EXPECT_EQ(wrong, 0);
+}
+
+// Compressed buckets divide by W before rounding: rank r's gradients are 30000 + 10000 r,
+// whose two-rank sum (70000) is past fp16's 65504 while their average (35000) is not. Every
+// averaged element must come back finite and within fp16's rounding of the mean.
+TEST(GradientBuckets, CompressedBucketsAverageWithoutOverflow) {
+  std::unique_ptr<dist::Communicator> local;
+  dist::Communicator& comm = comm_for_test(local);
+  for (dist::BucketCompression c : {dist::BucketCompression::fp16, dist::BucketCompression::bf16}) {
+    Model model = Model::from_spec("quick");
+    Context ctx = Context::make(Device::cpu());
+    ctx.training = true;
+    model.zero_grad(ctx);
+    dist::GradientBuckets buckets(model, comm, {0.05, c});
+    for (Param* p : model.params()) p->grad.fill(30000.0f + 10000.0f * comm.rank());
+    buckets.begin_backward(ctx);
+    buckets.finish(ctx);
+    const double mean = 30000.0 + 10000.0 * (comm.world_size() - 1) / 2.0;
+    const double tol = (c == dist::BucketCompression::fp16 ? 2e-3 : 1.6e-2) * mean;
+    int64_t wrong = 0, total = 0;
+    for (Param* p : model.params())
+      for (float g : p->grad.to_vector()) {
+        wrong += !(std::abs(g - mean) <= tol);
+        ++total;
+      }
+    EXPECT_EQ(wrong, 0) << dist::to_string(c) << " of " << total;
+  }
 }
 
 TEST(GradientBuckets, FirstBucketStartsBeforeBackwardEnds) {

@@ -33,6 +33,13 @@ class HyperparameterTest(unittest.TestCase):
         self.assertEqual(mpi_settings, {"enabled": True, "processes_per_host": 4,
                                         "custom_mpi_options": "--NCCL_DEBUG INFO"})
 
+    def test_compression_and_tta_reach_convoy_train(self):
+        flags, _ = hyperparameters.split({"grad_compression": "fp16", "tta": "true", "dist": "\"nccl\""})
+        pairs = {f: v for f, v in zip(flags, flags[1:] + [""]) if f.startswith("--") and not v.startswith("--")}
+        self.assertEqual(pairs["--grad-compression"], "fp16")
+        self.assertEqual(pairs["--dist"], "nccl")
+        self.assertIn("--tta", flags)
+
     def test_dash_and_underscore_spellings_are_the_same_flag(self):
         a, _ = hyperparameters.split({"batch-size": "64"})
         b, _ = hyperparameters.split({"batch_size": "64"})

@@ -153,6 +153,13 @@ TEST(Checkpoint, MismatchingOptionIsRefusedByName) {
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("--threads"), std::string::npos) << warnings[0];
   EXPECT_TRUE(check_resume_options(fingerprint(32, 2), fingerprint(32, 2), path).empty());
+  // A may-differ option the checkpointing version did not record yet is not compared.
+  RunFingerprint newer = fingerprint(32, 2);
+  newer.may_differ["--grad-compression"] = "none";
+  EXPECT_TRUE(check_resume_options(fingerprint(32, 2), newer, path).empty());
+  RunFingerprint both = newer;
+  both.may_differ["--grad-compression"] = "fp16";
+  EXPECT_EQ(check_resume_options(newer, both, path).size(), 1u);
 }
 
 TEST(Checkpoint, CorruptTruncatedOrForeignFilesAreRejectedNamingTheFile) {

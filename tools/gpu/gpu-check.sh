@@ -98,7 +98,7 @@ stage_memcheck() {
   # Every GPU test under memcheck; the large-shape and benchmark-like cases are filtered out
   # to fit the time (they run without the sanitizer in 'tests').
   run_stage "memcheck" 90 compute-sanitizer --tool memcheck --error-exitcode 9 --print-limit 20 \
-    "$BIN/convoy_gpu_tests" --gtest_brief=1 --gtest_filter="${MEMCHECK_FILTER:-GpuTraining.Quick*:*Augment*:*Sgd*:*Loss*:GpuDeviceInput.Staged*:GpuPinnedCopy.*}"
+    "$BIN/convoy_gpu_tests" --gtest_brief=1 --gtest_filter="${MEMCHECK_FILTER:-GpuTraining.Quick*:*Augment*:*Sgd*:*Loss*:GpuDeviceInput.Staged*:GpuPinnedCopy.*:CudaHalf.*}"
   grep -E "ERROR SUMMARY" "$LOG" | tail -1 | while read -r l; do row "  sanitizer" "$l"; done
 }
 
