@@ -28,34 +28,36 @@ void accumulate_loop(int64_t n, const uint16_t* in, uint16_t* inout) {
   for (int64_t i = 0; i < n; ++i) inout[i] = narrow_16(F, widen_16(F, in[i]) + widen_16(F, inout[i]));
 }
 
-// Chunks of the OpenMP loops: large enough that each is a long vector stream.
+// Runs body(begin, len) over chunks of n elements, in parallel for long arrays; each chunk
+// is long enough to be one vector stream.
 constexpr int64_t kChunk = 1 << 15;
-int64_t chunks(int64_t n) { return (n + kChunk - 1) / kChunk; }
+template <typename Body>
+void over_chunks(int64_t n, const Body& body) {
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (n > 4 * kChunk)
+  for (int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(kChunk, n - c * kChunk));
+}
 
 }  // namespace
 
 void pack_16(HalfFormat format, int64_t n, float scale, const float* x, uint16_t* y) {
   check(n, x, y, "pack_16");
   const bool f16c = format == HalfFormat::fp16 && have_f16c();
-#pragma omp parallel for schedule(static) if (n > 4 * kChunk)
-  for (int64_t c = 0; c < chunks(n); ++c) {
-    const int64_t begin = c * kChunk, len = std::min(kChunk, n - begin);
-    if (f16c) pack_fp16_f16c(len, scale, x + begin, y + begin);
-    else if (format == HalfFormat::fp16) pack_loop<HalfFormat::fp16>(len, scale, x + begin, y + begin);
-    else pack_loop<HalfFormat::bf16>(len, scale, x + begin, y + begin);
-  }
+  over_chunks(n, [&](int64_t b, int64_t len) {
+    if (f16c) pack_fp16_f16c(len, scale, x + b, y + b);
+    else if (format == HalfFormat::fp16) pack_loop<HalfFormat::fp16>(len, scale, x + b, y + b);
+    else pack_loop<HalfFormat::bf16>(len, scale, x + b, y + b);
+  });
 }
 
 void unpack_16(HalfFormat format, int64_t n, float scale, const uint16_t* x, float* y) {
   check(n, x, y, "unpack_16");
   const bool f16c = format == HalfFormat::fp16 && have_f16c();
-#pragma omp parallel for schedule(static) if (n > 4 * kChunk)
-  for (int64_t c = 0; c < chunks(n); ++c) {
-    const int64_t begin = c * kChunk, len = std::min(kChunk, n - begin);
-    if (f16c) unpack_fp16_f16c(len, scale, x + begin, y + begin);
-    else if (format == HalfFormat::fp16) unpack_loop<HalfFormat::fp16>(len, scale, x + begin, y + begin);
-    else unpack_loop<HalfFormat::bf16>(len, scale, x + begin, y + begin);
-  }
+  over_chunks(n, [&](int64_t b, int64_t len) {
+    if (f16c) unpack_fp16_f16c(len, scale, x + b, y + b);
+    else if (format == HalfFormat::fp16) unpack_loop<HalfFormat::fp16>(len, scale, x + b, y + b);
+    else unpack_loop<HalfFormat::bf16>(len, scale, x + b, y + b);
+  });
 }
 
 void accumulate_16(HalfFormat format, int64_t n, const uint16_t* in, uint16_t* inout) {

@@ -56,13 +56,22 @@ Expected by_hand(Model& m, Context& ctx, const data::Dataset& test) {
   return e;
 }
 
-TEST(Evaluate, FlipTtaAveragesTheLogitsOfEachImageAndItsMirror) {
+data::CifarData synthetic_test_set(int images) {
   data::LoadOptions lo;
   lo.synthetic_train = 10;
-  lo.synthetic_test = 300;
-  auto data = data::load_cifar("synthetic", lo);
+  lo.synthetic_test = images;
+  return data::load_cifar("synthetic", lo);
+}
+
+Model quick_model(uint64_t seed) {
   Model m = Model::from_spec("quick");
-  m.init_params(6);
+  m.init_params(seed);
+  return m;
+}
+
+TEST(Evaluate, FlipTtaAveragesTheLogitsOfEachImageAndItsMirror) {
+  const auto data = synthetic_test_set(300);
+  Model m = quick_model(6);
   Context ctx = Context::make(Device::cpu());
   const Expected want = by_hand(m, ctx, data.test);
   EvalOptions o;
@@ -79,12 +88,8 @@ TEST(Evaluate, FlipTtaAveragesTheLogitsOfEachImageAndItsMirror) {
 }
 
 TEST(Evaluate, RefusesANonPositiveBatchSize) {
-  data::LoadOptions lo;
-  lo.synthetic_train = 10;
-  lo.synthetic_test = 20;
-  auto data = data::load_cifar("synthetic", lo);
-  Model m = Model::from_spec("quick");
-  m.init_params(1);
+  const auto data = synthetic_test_set(20);
+  Model m = quick_model(1);
   Context ctx = Context::make(Device::cpu());
   EvalOptions o;
   o.batch_size = 0;
