@@ -100,7 +100,7 @@ class Communicator : public Collective {
                                                         kernels::HalfFormat format);
   void allreduce_sum(Tensor& t) override;
   // Host values (metrics: loss sums, counts), in place.
-  virtual void allreduce_sum_host(std::vector<double>& values) = 0;
+  void allreduce_sum_host(std::vector<double>& values) override = 0;
   // Copies `t` from rank `root` to every rank (initial weights).
   virtual void broadcast(Tensor& t, int root) = 0;
   virtual void barrier() = 0;

@@ -2,6 +2,8 @@
 // statistics), seen from the engine. dist/ implements it (local, MPI, NCCL communicators);
 // layers and the engine never include dist/, they reach it through Context::collective.
 #pragma once
+#include <vector>
+
 #include "engine/tensor.h"
 
 namespace convoy {
@@ -15,6 +17,8 @@ class Collective {
   // (same shape on every rank). `t` may live on the CPU or on a GPU; a communicator that
   // works on host memory stages a GPU tensor through the host explicitly.
   virtual void allreduce_sum(Tensor& t) = 0;
+  // The same for host values in double precision (statistics combined without float rounding).
+  virtual void allreduce_sum_host(std::vector<double>& values) = 0;
 };
 
 }  // namespace convoy

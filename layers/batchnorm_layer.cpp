@@ -147,27 +147,27 @@ void BatchNormLayer::forward_synced(Context& ctx, const Tensor& x, Tensor& y, Sa
   a.relu = false;
   kernels::batchnorm_forward_train(ctx.exec, s, a);
 
-  // Allreduce [n*mean, n*var, n*mean^2, n] per channel: the global mean and (biased)
-  // variance follow exactly, whatever each rank's batch size.
+  // Allreduce, in double, [n*mean, n*(var + mean^2), n] per channel: the sums of x and x^2 over
+  // every rank's batch, whatever each rank's batch size. In double the global variance
+  // S2/M - mu^2 keeps ~1e-16 * mean^2/var of relative error, far below the float32 rounding
+  // of the local statistics (packed as float32, as before, a channel whose mean^2 is 1e4
+  // times its variance lost four digits in that subtraction).
   const std::vector<float> mean = saved.extra[0].to_vector(), invstd = saved.extra[1].to_vector();
   const double n = static_cast<double>(s.N) * s.HW;
-  std::vector<float> stats(3 * C + 1);
+  std::vector<double> stats(2 * C + 1);
   for (int c = 0; c < C; ++c) {
-    const double var = 1.0 / (double(invstd[c]) * invstd[c]) - cfg_.eps;
-    stats[c] = static_cast<float>(n * mean[c]);
-    stats[C + c] = static_cast<float>(n * std::max(var, 0.0));
-    stats[2 * C + c] = static_cast<float>(n * double(mean[c]) * mean[c]);
+    const double var = std::max(1.0 / (double(invstd[c]) * invstd[c]) - cfg_.eps, 0.0);
+    stats[c] = n * mean[c];
+    stats[C + c] = n * (var + double(mean[c]) * mean[c]);
   }
-  stats[3 * C] = static_cast<float>(n);
-  Tensor reduced = on_device(stats, dev);
-  ctx.collective->allreduce_sum(reduced);
-  stats = reduced.to_vector();
-  const double M = stats[3 * C];
+  stats[2 * C] = n;
+  ctx.collective->allreduce_sum_host(stats);
+  const double M = stats[2 * C];
   std::vector<float> gmean(C), gvar(C), ginvstd(C), rmean = running_mean_.to_vector(), rvar = running_var_.to_vector();
   const double m = cfg_.momentum;
   for (int c = 0; c < C; ++c) {
     const double mu = stats[c] / M;
-    const double var = std::max(0.0, (double(stats[C + c]) + stats[2 * C + c]) / M - mu * mu);
+    const double var = std::max(0.0, stats[C + c] / M - mu * mu);
     gmean[c] = static_cast<float>(mu);
     gvar[c] = static_cast<float>(var);
     ginvstd[c] = static_cast<float>(1.0 / std::sqrt(var + cfg_.eps));
@@ -194,12 +194,14 @@ void BatchNormLayer::backward_synced(Context& ctx, const Tensor& dy, const Saved
   kernels::batchnorm_backward(ctx.exec, s, backward_args(dy, saved, dx, sums.data(), sums.data() + C));
   kernels::add(ctx.exec, C, gamma_.grad.data(), sums.data(), gamma_.grad.data());  // local: DDP averages them
   kernels::add(ctx.exec, C, beta_.grad.data(), sums.data() + C, beta_.grad.data());
-  ctx.collective->allreduce_sum(sums);
+  const std::vector<float> local = sums.to_vector();
+  std::vector<double> g(local.begin(), local.end());
+  ctx.collective->allreduce_sum_host(g);
 
   // dx = gamma*invstd*(g - sum_g/M - xhat*sum_gxhat/M) = A*g + B*x + D per channel,
   // applied with the inference kernel as a per-channel affine map (mean 0, var 1, eps 0).
-  const std::vector<float> g = sums.to_vector(), mean = saved.extra[0].to_vector(),
-                           invstd = saved.extra[1].to_vector(), gamma = gamma_.value.to_vector();
+  const std::vector<float> mean = saved.extra[0].to_vector(), invstd = saved.extra[1].to_vector(),
+                           gamma = gamma_.value.to_vector();
   const double M = saved.extra[2].to_vector()[0];
   std::vector<float> A(C), B(C), D(C), zeros(C, 0.0f), ones(C, 1.0f);
   for (int c = 0; c < C; ++c) {
