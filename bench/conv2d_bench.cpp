@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cpu_context.h"
 #include "kernels/conv2d.h"
 #include "kernels/cpu/conv2d_variants.h"
 #include "kernels/cpu/im2col.h"
@@ -173,4 +174,4 @@ const int registered = register_all();
 }  // namespace
 }  // namespace convoy::kernels
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) { return convoy::bench::run_benchmarks(argc, argv); }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cpu_context.h"
 #include "engine/rng.h"
 #include "kernels/gemm.h"
 
@@ -121,4 +122,4 @@ BENCHMARK(BM_openblas)->Apply(shapes);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) { return convoy::bench::run_benchmarks(argc, argv); }

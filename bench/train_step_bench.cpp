@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "bench/cpu_context.h"
 #include "engine/rng.h"
 #include "engine/threads.h"
 #include "kernels/loss.h"
@@ -120,6 +121,7 @@ void print_breakdown() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  convoy::bench::add_cpu_context();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   print_breakdown();

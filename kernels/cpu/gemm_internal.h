@@ -42,7 +42,7 @@ const MicroKernel& microkernel_generic();
 const MicroKernel& microkernel_avx2();
 const MicroKernel& microkernel_avx512();
 
-// Chosen once at run time by __builtin_cpu_supports.
+// The one for cpu_isa() (kernels/cpu/cpu_isa.h): the best the CPU has, or CONVOY_CPU_ISA.
 const MicroKernel& microkernel_best();
 
 // The packed driver with an explicit micro-kernel and thread count (threads >= 1; the

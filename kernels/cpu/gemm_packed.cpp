@@ -20,6 +20,7 @@
 #include <memory>
 
 #include "engine/error.h"
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_internal.h"
 #include "kernels/gemm.h"
 
@@ -404,13 +405,12 @@ void sgemm_packed(const MicroKernel& uk, const GemmArgs& g, int threads, Packing
 }
 
 const MicroKernel& microkernel_best() {
-  static const MicroKernel& best = [&]() -> const MicroKernel& {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return microkernel_avx512();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return microkernel_avx2();
-    return microkernel_generic();
-  }();
-  return best;
+  switch (cpu_isa()) {
+    case CpuIsa::avx512: return microkernel_avx512();
+    case CpuIsa::avx2: return microkernel_avx2();
+    case CpuIsa::generic: break;
+  }
+  return microkernel_generic();
 }
 
 }  // namespace gemm

@@ -4,6 +4,7 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/half_internal.h"
 #include "kernels/half.h"
 
@@ -13,6 +14,7 @@ namespace convoy::kernels::cpu {
 // YMM state. (Read directly: clang 14's __builtin_cpu_supports does not know "f16c".)
 bool have_f16c() {
   static const bool yes = [] {
+    if (cpu_isa() == CpuIsa::generic) return false;  // CONVOY_CPU_ISA=generic: the portable loops
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
     const bool cpu = (c & (1u << 29)) && (c & (1u << 28)) && (c & (1u << 27));
