@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/context.h"
-#include "engine/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_check.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/gemm_variants.h"

@@ -17,6 +17,7 @@
 #include "engine/device.h"
 #include "kernels/batchnorm.h"
 #include "kernels/pool2d.h"
+#include "engine/context.h"
 #include "kernels/sgd.h"
 #include "tests/common/test_util.h"
 
@@ -25,11 +26,7 @@ namespace {
 
 constexpr int kBatch = 512;
 
-Exec cuda_exec() {
-  Exec e;
-  e.backend = Backend::cuda;
-  return e;
-}
+Exec cuda_exec() { return convoy::exec_for(convoy::Device::cuda(0)); }
 
 // A device array filled with random values (never zeros).
 class DeviceArray {

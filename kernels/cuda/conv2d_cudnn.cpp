@@ -2,7 +2,7 @@
 // chosen algorithms are cached per (device, shape). Algorithms come from cuDNN's
 // heuristics (cudnnGet*Algorithm_v7), keeping the first that runs in plain FP32 (the
 // convolution descriptor is set to CUDNN_FMA_MATH: no TF32 tensor ops) and, for the two
-// backward ops, is deterministic. Workspaces come from the caching allocator. Backward
+// backward ops, is deterministic. Workspaces come from the Exec (kernels/exec.h). Backward
 // weights accumulates by beta = 1, as the contract says; bias goes through cudnnAddTensor.
 // cuDNN 9 marks this legacy API deprecated but ships it; the warnings are silenced here.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -13,9 +13,8 @@
 #include <mutex>
 #include <tuple>
 
-#include "engine/cuda/cuda_check.h"
-#include "engine/cuda_backend.h"
 #include "kernels/cuda/conv2d_variants.h"
+#include "kernels/cuda/cuda_check.h"
 
 namespace convoy::kernels::cuda {
 namespace {
@@ -76,8 +75,7 @@ Session open(const Exec& exec, const Conv2dShape& s) {
   CONVOY_CUDA_CHECK(cudaSetDevice(exec.device));
   if (!st.handles[exec.device]) CONVOY_CUDNN_CHECK(cudnnCreate(&st.handles[exec.device]));
   cudnnHandle_t h = st.handles[exec.device];
-  cudaStream_t stream = exec.stream ? static_cast<cudaStream_t>(exec.stream)
-                                    : static_cast<cudaStream_t>(cuda_backend::default_stream(exec.device));
+  const auto stream = static_cast<cudaStream_t>(exec.stream);
   CONVOY_CUDNN_CHECK(cudnnSetStream(h, stream));
   Key key{exec.device, s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.stride_h, s.stride_w, s.pad_h, s.pad_w};
   auto& slot = st.plans[key];
@@ -100,24 +98,6 @@ Session open(const Exec& exec, const Conv2dShape& s) {
   return {h, slot.get(), stream};
 }
 
-// A workspace block from the caching allocator, returned at scope end (safe: same stream).
-class Workspace {
- public:
-  Workspace(int device, std::size_t bytes) : alloc_(cuda_backend::allocator(device)), bytes_(bytes) {
-    ptr_ = bytes ? alloc_.allocate(bytes) : nullptr;
-  }
-  ~Workspace() { alloc_.deallocate(ptr_, bytes_); }
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  void* get() const { return ptr_; }
-  std::size_t bytes() const { return bytes_; }
-
- private:
-  Allocator& alloc_;
-  std::size_t bytes_;
-  void* ptr_ = nullptr;
-};
-
 constexpr int kMaxAlgos = 16;
 
 }  // namespace
@@ -136,9 +116,9 @@ void conv2d_forward_cudnn(const Exec& exec, const Conv2dShape& s, const float* x
                                                                &p.fwd.memory));
     p.has_fwd = true;
   }
-  Workspace ws(exec.device, p.fwd.memory);
+  ScratchBuffer ws(exec, p.fwd.memory);
   const float one = 1.0f, zero = 0.0f;
-  CONVOY_CUDNN_CHECK(cudnnConvolutionForward(ses.handle, &one, p.x, x, p.w, w, p.conv, p.fwd.algo, ws.get(),
+  CONVOY_CUDNN_CHECK(cudnnConvolutionForward(ses.handle, &one, p.x, x, p.w, w, p.conv, p.fwd.algo, ws.as<void>(),
                                              ws.bytes(), &zero, p.y, y));
   if (bias) CONVOY_CUDNN_CHECK(cudnnAddTensor(ses.handle, &one, p.bias, bias, &one, p.y, y));
 }
@@ -158,10 +138,10 @@ void conv2d_backward_data_cudnn(const Exec& exec, const Conv2dShape& s, const fl
                                                                     p.bwd_data.algo, &p.bwd_data.memory));
     p.has_bwd_data = true;
   }
-  Workspace ws(exec.device, p.bwd_data.memory);
+  ScratchBuffer ws(exec, p.bwd_data.memory);
   const float one = 1.0f, zero = 0.0f;
   CONVOY_CUDNN_CHECK(cudnnConvolutionBackwardData(ses.handle, &one, p.w, w, p.y, dy, p.conv, p.bwd_data.algo,
-                                                  ws.get(), ws.bytes(), &zero, p.x, dx));
+                                                  ws.as<void>(), ws.bytes(), &zero, p.x, dx));
 }
 
 void conv2d_backward_weights_cudnn(const Exec& exec, const Conv2dShape& s, const float* x, const float* dy,
@@ -179,10 +159,10 @@ void conv2d_backward_weights_cudnn(const Exec& exec, const Conv2dShape& s, const
                                                                       p.bwd_filter.algo, &p.bwd_filter.memory));
     p.has_bwd_filter = true;
   }
-  Workspace ws(exec.device, p.bwd_filter.memory);
+  ScratchBuffer ws(exec, p.bwd_filter.memory);
   const float one = 1.0f;
   CONVOY_CUDNN_CHECK(cudnnConvolutionBackwardFilter(ses.handle, &one, p.x, x, p.y, dy, p.conv, p.bwd_filter.algo,
-                                                    ws.get(), ws.bytes(), &one, p.w, dw));
+                                                    ws.as<void>(), ws.bytes(), &one, p.w, dw));
   if (dbias) CONVOY_CUDNN_CHECK(cudnnConvolutionBackwardBias(ses.handle, &one, p.y, dy, &one, p.bias, dbias));
 }
 

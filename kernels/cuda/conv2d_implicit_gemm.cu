@@ -17,7 +17,6 @@
 // multiply-high and shift instead of an integer division.
 #include <algorithm>
 
-#include "engine/cuda_backend.h"
 #include "kernels/cuda/conv2d_variants.h"
 #include "kernels/cuda/cuda_util.cuh"
 #include "kernels/cuda/gemm_tile.cuh"
@@ -279,21 +278,14 @@ void backward_weights_with(const char* name, const Exec& exec, const Conv2dShape
   const int k_per_split = static_cast<int>(ceil_div(k_steps, splits) * 8);
   splits = ceil_div(Kdim, k_per_split);  // no empty split
   const ll count = static_cast<ll>(s.K) * CRS;
-  Allocator& alloc = cuda_backend::allocator(exec.device);
-  const std::size_t bytes = static_cast<std::size_t>(splits * count) * sizeof(float);
-  auto* partial = static_cast<float*>(alloc.allocate(bytes));
-  try {
-    const BackwardWeightsProblem<Div> prob(s, x, dy, partial);
-    run_gemm(name, exec, prob, s.K, CRS, Kdim, static_cast<int>(splits), k_per_split);
-    launch_checked("conv2d_backward_weights_reduce_splits", reduce_splits_kernel,
-                   dim3(static_cast<unsigned>(ceil_div(count, 256))), dim3(256), 0, stream_of(exec), partial,
-                   static_cast<int>(splits), count, dw);
-  } catch (...) {
-    alloc.deallocate(partial, bytes);
-    throw;
-  }
-  // Safe at once: later users of this block queue behind these kernels on the same stream.
-  alloc.deallocate(partial, bytes);
+  // The split-K partial sums: scratch memory, released under kernels/exec.h's rule.
+  ScratchBuffer workspace(exec, static_cast<std::size_t>(splits * count) * sizeof(float));
+  float* partial = workspace.as<float>();
+  const BackwardWeightsProblem<Div> prob(s, x, dy, partial);
+  run_gemm(name, exec, prob, s.K, CRS, Kdim, static_cast<int>(splits), k_per_split);
+  launch_checked("conv2d_backward_weights_reduce_splits", reduce_splits_kernel,
+                 dim3(static_cast<unsigned>(ceil_div(count, 256))), dim3(256), 0, stream_of(exec), partial,
+                 static_cast<int>(splits), count, dw);
   if (dbias) conv2d_bias_grad_accumulate(exec, s, dy, dbias);
 }
 

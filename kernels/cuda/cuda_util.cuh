@@ -3,17 +3,16 @@
 #pragma once
 #include <cuda_runtime.h>
 
-#include "engine/cuda/cuda_check.h"
-#include "engine/cuda_backend.h"
+#include <string>
+
+#include "kernels/cuda/cuda_check.h"
 #include "kernels/exec.h"
 
 namespace convoy::kernels::cuda {
 
-// The stream to launch on: the Exec's, or the device's compute stream when it names none.
-inline cudaStream_t stream_of(const Exec& exec) {
-  if (exec.stream) return static_cast<cudaStream_t>(exec.stream);
-  return static_cast<cudaStream_t>(cuda_backend::default_stream(exec.device));
-}
+// The stream to launch on: the Exec's (the engine fills in the device's compute stream; a
+// null stream is CUDA's legacy default stream).
+inline cudaStream_t stream_of(const Exec& exec) { return static_cast<cudaStream_t>(exec.stream); }
 
 // Makes exec.device current for a scope (launches go to the current device).
 class DeviceGuard {
@@ -44,10 +43,12 @@ void launch_checked(const char* name, void (*kernel)(KernelArgs...), dim3 grid, 
   if (grid.y > 65535 || grid.z > 65535)
     fail("launch of ", name, ": grid (", grid.x, ", ", grid.y, ", ", grid.z, ") exceeds the y/z limit 65535");
   kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
-  cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess)
-    fail("launch of CUDA kernel ", name, " (grid ", grid.x, "x", grid.y, "x", grid.z, ", block ", block.x, "x",
-         block.y, ") failed: ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ")");
+  if (const cudaError_t err = cudaGetLastError(); err != cudaSuccess)  // with the configuration in the message
+    cuda_detail::cuda_failed(__FILE__, __LINE__,
+                             std::string("launch of ") + name + " (grid " + std::to_string(grid.x) + "x" +
+                                 std::to_string(grid.y) + "x" + std::to_string(grid.z) + ", block " +
+                                 std::to_string(block.x) + "x" + std::to_string(block.y) + ")",
+                             err);
 }
 
 // Number of multiprocessors of `device` (cached), for sizing split-K grids.

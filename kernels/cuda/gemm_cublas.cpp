@@ -8,8 +8,7 @@
 
 #include <cublas_v2.h>
 
-#include "engine/cuda/cuda_check.h"
-#include "engine/cuda_backend.h"
+#include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/gemm_variants.h"
 
 namespace convoy::kernels::cuda {
@@ -49,9 +48,7 @@ void sgemm_cublas(const Exec& exec, const GemmArgs& a) {
   CONVOY_CUDA_CHECK(cudaGetDevice(&previous));
   if (previous != exec.device) CONVOY_CUDA_CHECK(cudaSetDevice(exec.device));
   cublasHandle_t h = handle_for(exec.device);
-  cudaStream_t stream = exec.stream ? static_cast<cudaStream_t>(exec.stream)
-                                    : static_cast<cudaStream_t>(cuda_backend::default_stream(exec.device));
-  CONVOY_CUBLAS_CHECK(cublasSetStream(h, stream));
+  CONVOY_CUBLAS_CHECK(cublasSetStream(h, static_cast<cudaStream_t>(exec.stream)));
   const cublasOperation_t op_a = a.trans_a == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = a.trans_b == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N;
   // K == 0: cuBLAS scales C by beta (and does not read C when beta == 0), as our contract says.

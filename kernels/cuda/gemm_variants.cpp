@@ -1,9 +1,10 @@
 // CUDA SGEMM entry point and the variant table. Impl::vendor goes to cuBLAS; Impl::own runs
-// the default variant, chosen by measurement (bench/cuda/gemm_cuda_bench.cpp).
+// the default variant, chosen by measurement (bench/cuda/gemm_cuda_bench.cpp). Plain C++:
+// the emulated device (kernels/emulated/) shares it.
 #include <array>
 #include <string>
 
-#include "kernels/cuda/cuda_util.cuh"
+#include "engine/error.h"
 #include "kernels/cuda/gemm_variants.h"
 
 namespace convoy::kernels::cuda {
@@ -36,17 +37,6 @@ void sgemm(const Exec& exec, const GemmArgs& args) {
   if (exec.impl == Impl::vendor) return sgemm_cublas(exec, args);
   static const GemmLauncher fast = gemm_variant(gemm_default_variant()).launch;
   fast(exec, args);
-}
-
-int multiprocessor_count(int device) {
-  static std::array<int, 64> cache{};
-  if (device < 0 || device >= static_cast<int>(cache.size())) fail("multiprocessor_count: device ", device);
-  if (cache[device] == 0) {
-    int n = 0;
-    CONVOY_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
-    cache[device] = n;
-  }
-  return cache[device];
 }
 
 }  // namespace convoy::kernels::cuda

@@ -1,5 +1,6 @@
-// CUDA convolution entry points and the variant table. Impl::vendor goes to cuDNN;
-// Impl::own runs the default variant, chosen by measurement (bench/cuda/conv2d_cuda_bench.cpp).
+// CUDA convolution entry points and the variant table. Impl::vendor goes to cuDNN; Impl::own
+// runs the default variant, chosen by measurement (bench/cuda/conv2d_cuda_bench.cpp). Plain
+// C++: the emulated device (kernels/emulated/) shares it.
 #include <array>
 #include <string>
 
