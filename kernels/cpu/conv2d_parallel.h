@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "engine/error.h"
+#include "kernels/cpu/thread_scratch.h"
 
 namespace convoy::kernels::cpu::conv {
 
@@ -29,27 +30,9 @@ void for_image_ranges(int N, Body&& body) {
   }
 }
 
-// A per-thread, 64-byte aligned float buffer that only grows: the training loop calls the
-// same shapes over and over, so after the first step nothing is allocated or page-faulted.
-// Slot keeps the buffers of one call apart.
+// This thread's scratch floats for one of the convolution's slots (0 to 5; kernels/cpu/thread_scratch.h).
 inline float* scratch(int slot, size_t floats) {
-  struct Buffer {
-    struct Free {
-      void operator()(float* p) const { std::free(p); }
-    };
-    std::unique_ptr<float, Free> data;
-    size_t capacity = 0;
-  };
-  thread_local Buffer buffers[6];
-  Buffer& b = buffers[slot];
-  if (floats > b.capacity) {
-    const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
-    float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!p) fail("conv2d: cannot allocate ", bytes, " bytes of scratch");
-    b.data.reset(p);
-    b.capacity = floats;
-  }
-  return b.data.get();
+  return thread_scratch_as<float>(static_cast<ScratchSlot>(static_cast<int>(ScratchSlot::conv_0) + slot), floats);
 }
 
 }  // namespace convoy::kernels::cpu::conv

@@ -22,6 +22,7 @@
 #include "engine/error.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/gemm_internal.h"
+#include "kernels/cpu/thread_scratch.h"
 #include "kernels/gemm.h"
 
 namespace convoy::kernels::cpu {
@@ -35,40 +36,6 @@ namespace {
 // as a tested variant (Packing::direct_where_possible) but automatic never picks it.
 constexpr int kDirectBMaxM = 0;
 constexpr int kDirectAMaxN = 48;
-
-// ---- scratch ---------------------------------------------------------------------------
-
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
-
-// A per-thread, 64-byte aligned buffer that only grows.
-class Scratch {
- public:
-  float* get(size_t floats) {
-    if (floats > capacity_) {
-      const size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
-      float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!p) fail("sgemm: cannot allocate ", bytes, " bytes of packing buffer");
-      data_.reset(p);
-      capacity_ = floats;
-    }
-    return data_.get();
-  }
-
- private:
-  std::unique_ptr<float, FreeDeleter> data_;
-  size_t capacity_ = 0;
-};
-
-Scratch& scratch_a() {
-  thread_local Scratch s;
-  return s;
-}
-Scratch& scratch_b() {
-  thread_local Scratch s;
-  return s;
-}
 
 // ---- packing ---------------------------------------------------------------------------
 
@@ -260,9 +227,9 @@ void gemm_rectangle(const MicroKernel& uk, const GemmArgs& g, Plan plan, int m0,
   const int kc_max = std::min(KC, g.K);
   const int mc_max = std::min(MC, (m + MR - 1) / MR * MR);
   const int nc_max = std::min(NC, (n + NR - 1) / NR * NR);
-  float* abuf = scratch_a().get(static_cast<size_t>(plan.direct_a ? MR : mc_max) * kc_max);
+  float* abuf = thread_scratch_as<float>(ScratchSlot::gemm_a, static_cast<size_t>(plan.direct_a ? MR : mc_max) * kc_max);
   const bool fuse_b = !plan.direct_b && m <= MC;
-  float* bbuf = scratch_b().get(static_cast<size_t>(plan.direct_b || fuse_b ? NR : nc_max) * kc_max);
+  float* bbuf = thread_scratch_as<float>(ScratchSlot::gemm_b, static_cast<size_t>(plan.direct_b || fuse_b ? NR : nc_max) * kc_max);
   const long lda = g.lda, ldb = g.ldb, ldc = g.ldc;
 
   for (int jc = n0; jc < n1; jc += NC) {

@@ -11,26 +11,17 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
+
+#include "kernels/cpu/thread_scratch.h"
 
 namespace convoy::kernels::cpu {
-
-namespace {
-
-float* plane_buffer(size_t n) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
-}
-
-}  // namespace
 
 void im2col(const Conv2dShape& s, const float* x, float* col, int ld) {
   const int P = s.P(), Q = s.Q();
   const int sh = s.stride_h, sw = s.stride_w;
   const int Wp = s.W + 2 * s.pad_w, Hp = s.H + 2 * s.pad_h;
   const bool padded = s.pad_h > 0 || s.pad_w > 0;
-  float* plane = padded ? plane_buffer(static_cast<size_t>(Hp) * Wp) : nullptr;
+  float* plane = padded ? thread_scratch_as<float>(ScratchSlot::im2col_plane, static_cast<size_t>(Hp) * Wp) : nullptr;
   if (padded) std::fill(plane, plane + static_cast<size_t>(Hp) * Wp, 0.0f);  // the border stays zero
   for (int c = 0; c < s.C; ++c) {
     const float* xc = x + static_cast<size_t>(c) * s.H * s.W;
@@ -61,7 +52,7 @@ void col2im(const Conv2dShape& s, const float* col, int ld, float* dx) {
   const int P = s.P(), Q = s.Q();
   const int sh = s.stride_h, sw = s.stride_w;
   const int Wp = s.W + 2 * s.pad_w, Hp = s.H + 2 * s.pad_h;
-  float* plane = plane_buffer(static_cast<size_t>(Hp) * Wp);
+  float* plane = thread_scratch_as<float>(ScratchSlot::im2col_plane, static_cast<size_t>(Hp) * Wp);
   for (int c = 0; c < s.C; ++c) {
     std::fill(plane, plane + static_cast<size_t>(Hp) * Wp, 0.0f);
     for (int r = 0; r < s.R; ++r)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/pool2d_check.h"
+#include "kernels/cpu/thread_scratch.h"
 #include "kernels/pool2d.h"
 
 namespace convoy::kernels::cpu {
@@ -38,21 +39,12 @@ Spans spans(int outputs, int stride, int pad, int window, int size) {
 // to P rows. The second pass runs over contiguous q and vectorises; together they do
 // (H*Q*S + P*Q*R) operations with no per-window bookkeeping, against P*Q*R*S before.
 
-std::vector<float>& scratch_floats(size_t n) {
-  thread_local std::vector<float> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf;
-}
-
-std::vector<int>& scratch_ints(size_t n) {
-  thread_local std::vector<int> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf;
-}
+float* scratch_floats(size_t n) { return thread_scratch_as<float>(ScratchSlot::pool_values, n); }
+int* scratch_ints(size_t n) { return thread_scratch_as<int>(ScratchSlot::pool_indices, n); }
 
 void max_forward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* x, float* y) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
-  float* hm = scratch_floats(static_cast<size_t>(s.H) * Q).data();
+  float* hm = scratch_floats(static_cast<size_t>(s.H) * Q);
   for (int h = 0; h < s.H; ++h) {
     const float* xr = x + h * s.W;
     for (int q = 0; q < Q; ++q) {
@@ -74,7 +66,7 @@ void max_forward_plane(const Pool2dShape& s, const Spans& rows, const Spans& col
 
 void avg_forward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* x, float* y) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
-  float* hs = scratch_floats(static_cast<size_t>(s.H) * Q).data();
+  float* hs = scratch_floats(static_cast<size_t>(s.H) * Q);
   for (int h = 0; h < s.H; ++h) {
     const float* xr = x + h * s.W;
     for (int q = 0; q < Q; ++q) {
@@ -100,8 +92,8 @@ void avg_forward_plane(const Pool2dShape& s, const Spans& rows, const Spans& col
 void max_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* x,
                         const float* dy, float* dx) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
-  float* hm = scratch_floats(static_cast<size_t>(s.H) * Q).data();
-  int* ha = scratch_ints(static_cast<size_t>(s.H) * Q).data();
+  float* hm = scratch_floats(static_cast<size_t>(s.H) * Q);
+  int* ha = scratch_ints(static_cast<size_t>(s.H) * Q);
   for (int h = 0; h < s.H; ++h) {
     const float* xr = x + h * s.W;
     for (int q = 0; q < Q; ++q) {
@@ -134,7 +126,7 @@ void avg_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& co
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
   // t[h][q] = sum over outputs p whose rows cover h of dy[p][q] / count(p, q); then
   // dx[h][w] = sum over q whose columns cover w of t[h][q].
-  float* t = scratch_floats(static_cast<size_t>(s.H) * Q).data();
+  float* t = scratch_floats(static_cast<size_t>(s.H) * Q);
   std::fill(t, t + static_cast<size_t>(s.H) * Q, 0.0f);
   for (int p = 0; p < P; ++p) {
     const float rcount = static_cast<float>(rows.end[p] - rows.begin[p]);
