@@ -1,6 +1,8 @@
 // The engine's view of the CUDA runtime, with no CUDA header in sight, so that host code
-// compiles without the toolkit. Implemented in engine/cuda/ when the CUDA backend is
-// built, and by engine/cuda_backend_nocuda.cpp (which explains that it was not) otherwise.
+// compiles without the toolkit. Implemented in engine/cuda/ over the CUDA runtime (the
+// default where nvcc is found), in engine/emulated/ over the emulated device
+// (-DCONVOY_CUDA=emulated, kernels/emulated/device_runtime.h), and by
+// engine/cuda_backend_nocuda.cpp, which explains that there is none, otherwise.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -9,12 +11,14 @@
 
 namespace convoy::cuda_backend {
 
+bool emulated();                       // the emulated device stands in for CUDA
 int device_count();                    // 0 when no usable device
 std::string unavailable_reason();      // why device_count() is 0; "" otherwise
 Allocator& allocator(int device);      // the caching allocator of that device
 void set_device(int device);
 void* default_stream(int device);      // cudaStream_t of the device's compute stream
 void synchronize(int device);          // waits for all work on the device
+void stream_synchronize(void* stream); // waits for the work queued on one stream
 enum class CopyKind { host_to_device, device_to_host, device_to_device };
 void copy(void* dst, const void* src, std::size_t bytes, CopyKind kind);  // blocking
 std::string device_name(int device);

@@ -10,12 +10,14 @@ namespace {
 }
 }  // namespace
 
+bool emulated() { return false; }
 int device_count() { return 0; }
 std::string unavailable_reason() { return "built without CUDA"; }
 Allocator& allocator(int) { no_cuda(); }
 void set_device(int) { no_cuda(); }
 void* default_stream(int) { no_cuda(); }
 void synchronize(int) { no_cuda(); }
+void stream_synchronize(void*) { no_cuda(); }
 void copy(void*, const void*, std::size_t, CopyKind) { no_cuda(); }
 std::string device_name(int) { no_cuda(); }
 void* copy_stream(int) { no_cuda(); }

@@ -8,8 +8,8 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/cuda/caching_allocator.h"
-#include "engine/cuda/cuda_check.h"
+#include "engine/caching_allocator.h"
+#include "kernels/cuda/cuda_check.h"
 
 namespace convoy::cuda_backend {
 namespace {
@@ -46,6 +46,52 @@ void check_index(int device, const char* what) {
          n == 0 ? "; " + unavailable_reason() : std::string(), ")");
 }
 
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    CONVOY_CUDA_CHECK(cudaGetDevice(&previous_));
+    changed_ = previous_ != device;
+    if (changed_) CONVOY_CUDA_CHECK(cudaSetDevice(device));
+  }
+  ~DeviceScope() {
+    if (changed_) cudaSetDevice(previous_);
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = 0;
+  bool changed_ = false;
+};
+
+// Device memory through cudaMalloc / cudaFree, for the caching allocator.
+class CudaMemory final : public DeviceMemory {
+ public:
+  explicit CudaMemory(int device) : device_(device) {}
+  void* allocate(std::size_t bytes) override {
+    DeviceScope scope(device_);
+    void* p = nullptr;
+    const cudaError_t err = cudaMalloc(&p, bytes);
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();  // not sticky: clear it so the retry and later calls see no error
+      return nullptr;
+    }
+    CONVOY_CUDA_CHECK(err);
+    return p;
+  }
+  void free(void* ptr) noexcept override {
+    cudaFree(ptr);  // a failure here (driver shut down at exit) has no one to tell
+  }
+  void synchronize() override {
+    DeviceScope scope(device_);
+    CONVOY_CUDA_CHECK(cudaDeviceSynchronize());
+  }
+  std::string out_of_memory() const override { return cudaGetErrorString(cudaErrorMemoryAllocation); }
+
+ private:
+  int device_;
+};
+
 // Per-device state, built on first use and never destroyed: tensors with static storage
 // may be freed during exit, after any destructor of ours would have run.
 struct LazyStream {
@@ -64,31 +110,13 @@ std::vector<DeviceState*>& states() {
     int n = discovery().count;
     for (int i = 0; i < n; ++i) {
       auto* st = new DeviceState();
-      st->allocator = std::make_unique<CachingAllocator>(i);
+      st->allocator = std::make_unique<CachingAllocator>(i, std::make_unique<CudaMemory>(i));
       v->push_back(st);
     }
     return v;
   }();
   return *s;
 }
-
-class DeviceScope {
- public:
-  explicit DeviceScope(int device) {
-    CONVOY_CUDA_CHECK(cudaGetDevice(&previous_));
-    changed_ = previous_ != device;
-    if (changed_) CONVOY_CUDA_CHECK(cudaSetDevice(device));
-  }
-  ~DeviceScope() {
-    if (changed_) cudaSetDevice(previous_);
-  }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-
- private:
-  int previous_ = 0;
-  bool changed_ = false;
-};
 
 // The device that owns a device pointer (for choosing the stream of a copy).
 int device_of(const void* ptr) {
@@ -109,6 +137,8 @@ cudaStream_t lazy_stream(int device, LazyStream& s) {
 }
 
 }  // namespace
+
+bool emulated() { return false; }
 
 int device_count() { return discovery().count; }
 
@@ -164,6 +194,10 @@ void copy(void* dst, const void* src, std::size_t bytes, CopyKind kind) {
   // On the compute stream, so the copy is ordered after the kernels queued there.
   CONVOY_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, k, stream));
   CONVOY_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+void stream_synchronize(void* stream) {
+  CONVOY_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
 }
 
 void* copy_stream(int device) {

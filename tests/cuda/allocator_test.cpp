@@ -1,7 +1,7 @@
 // The CUDA caching allocator: size classes, reuse without a new cudaMalloc, stats, release.
 #include <gtest/gtest.h>
 
-#include "engine/cuda/caching_allocator.h"
+#include "engine/caching_allocator.h"
 #include "engine/cuda_backend.h"
 #include "engine/error.h"
 #include "tests/common/test_util.h"
