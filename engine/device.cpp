@@ -2,12 +2,16 @@
 
 #include <charconv>
 
+#include "engine/cuda_backend.h"
 #include "engine/error.h"
 
 namespace convoy {
 
 std::string Device::to_string() const {
-  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
+  if (is_cpu()) return "cpu";
+  // The emulated device says so wherever a device is named: a log or report from it must
+  // never pass for a GPU's.
+  return "cuda:" + std::to_string(index) + (cuda_backend::emulated() ? " (emulated)" : "");
 }
 
 Device parse_device(std::string_view text) {

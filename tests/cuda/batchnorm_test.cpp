@@ -79,6 +79,9 @@ void check_case(const Case& cs, bool relu) {
   d_y.upload(poisoned(n));
   k::cuda::batchnorm_forward_train(cuda_exec(), s, gt);
   EXPECT_TRUE(bit_identical(d_y.host(), got_y)) << where;
+  d_mean.upload(mean);  // the same inputs as the first backward
+  d_invstd.upload(invstd);
+  d_y.upload(y);
   d_dx.upload(poisoned(n));
   d_dg.upload(dg0);
   d_db.upload(db0);

@@ -1,16 +1,16 @@
 // Helpers of the CUDA op tests: skipping cleanly where no GPU is usable, device buffers
 // that upload / download std::vectors (waiting for all streams first, so results of work
-// on the device's compute stream are complete), and the CUDA Exec.
+// on the device's compute stream are complete), and the CUDA Exec. They go through the
+// engine's CUDA backend, so they run on a GPU and on the emulated device alike.
 #pragma once
-#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <cstddef>
 #include <cstring>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
+#include "engine/context.h"
+#include "engine/cuda_backend.h"
 #include "engine/device.h"
 #include "engine/error.h"
 #include "kernels/exec.h"
@@ -24,29 +24,19 @@ namespace convoy::test {
       GTEST_SKIP() << "no usable CUDA device: " << ::convoy::cuda_unavailable_reason();         \
   } while (0)
 
-inline void cuda_ok(cudaError_t err, const char* what) {
-  if (err != cudaSuccess)
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
-}
-
 // Waits for every stream of the device and surfaces asynchronous kernel faults.
-inline void device_sync() { cuda_ok(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
+inline void device_sync() { cuda_backend::synchronize(0); }
 
-inline kernels::Exec cuda_exec() {
-  kernels::Exec e;
-  e.backend = kernels::Backend::cuda;
-  e.device = 0;
-  return e;
-}
+inline kernels::Exec cuda_exec() { return exec_for(Device::cuda(0)); }
 
 template <typename T>
 class DeviceVec {
  public:
   explicit DeviceVec(const std::vector<T>& host) : n_(host.size()) {
-    cuda_ok(cudaMalloc(&ptr_, bytes()), "cudaMalloc");
-    if (n_) cuda_ok(cudaMemcpy(ptr_, host.data(), bytes(), cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+    ptr_ = cuda_backend::allocator(0).allocate(bytes());
+    if (n_) cuda_backend::copy(ptr_, host.data(), n_ * sizeof(T), cuda_backend::CopyKind::host_to_device);
   }
-  ~DeviceVec() { cudaFree(ptr_); }
+  ~DeviceVec() { cuda_backend::allocator(0).deallocate(ptr_, bytes()); }
   DeviceVec(const DeviceVec&) = delete;
   DeviceVec& operator=(const DeviceVec&) = delete;
 
@@ -55,13 +45,13 @@ class DeviceVec {
   std::vector<T> host() const {
     device_sync();
     std::vector<T> out(n_);
-    if (n_) cuda_ok(cudaMemcpy(out.data(), ptr_, bytes(), cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+    if (n_) cuda_backend::copy(out.data(), ptr_, n_ * sizeof(T), cuda_backend::CopyKind::device_to_host);
     return out;
   }
   void upload(const std::vector<T>& host) {
-    if (host.size() != n_) throw std::runtime_error("DeviceVec::upload: size mismatch");
+    if (host.size() != n_) fail("DeviceVec::upload: ", host.size(), " values for ", n_);
     device_sync();
-    if (n_) cuda_ok(cudaMemcpy(ptr_, host.data(), bytes(), cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+    if (n_) cuda_backend::copy(ptr_, host.data(), n_ * sizeof(T), cuda_backend::CopyKind::host_to_device);
   }
 
  private:
