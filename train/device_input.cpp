@@ -44,6 +44,17 @@ kernels::AugmentArgs augment_args_for(const data::LoaderOptions& o) {
   return a;
 }
 
+DeviceInput::~DeviceInput() {
+  for (Slot& s : slots_) {
+    try {
+      s.consumed.synchronize();
+      s.copied.synchronize();
+    } catch (const std::exception&) {
+      // The device already failed (its error was thrown where it was found); nothing left to wait for.
+    }
+  }
+}
+
 void DeviceInput::reserve(Context& ctx, Slot& s, std::size_t bytes) {
   const bool gpu = ctx.device.is_cuda();
   if (!(device_ == ctx.device)) {  // first use, or another device: start over

@@ -26,6 +26,13 @@ kernels::AugmentArgs augment_args_for(const data::LoaderOptions& options);
 
 class DeviceInput {
  public:
+  DeviceInput() = default;
+  // Waits for the slots' queued copies and kernels: their pinned and device buffers are freed
+  // next, and a copy still queued would read freed memory (on an exception or early stop).
+  ~DeviceInput();
+  DeviceInput(const DeviceInput&) = delete;
+  DeviceInput& operator=(const DeviceInput&) = delete;
+
   // Starts moving a raw batch to ctx.device ahead of its upload() (on a GPU, overlapping
   // the compute stream). A batch normalised on the host is left to upload().
   void stage(Context& ctx, const data::Batch& batch);
