@@ -16,6 +16,7 @@
 #include "data/dataset.h"
 #include "data/image_decode.h"
 #include "layers/model.h"
+#include "tests/common/test_paths.h"
 #include "train/model_io.h"
 
 namespace convoy::test {
@@ -24,7 +25,7 @@ namespace convoy::test {
 inline const std::vector<data::detail::ArchiveMember>& sample_jpegs(int per_class = 2) {
   static const std::vector<data::detail::ArchiveMember> members = [per_class] {
     std::map<std::string, int> taken;
-    auto all = data::detail::read_archive_members(CONVOY_TEST_ARCHIVE, [&](const std::string& name) {
+    auto all = data::detail::read_archive_members(test_archive(), [&](const std::string& name) {
       if (name.rfind("test/", 0) != 0 || name.size() < 5) return false;
       const std::string cls = name.substr(5, name.find('/', 5) - 5);
       return taken[cls]++ < per_class;

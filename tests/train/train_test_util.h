@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/rng.h"
+#include "tests/common/test_paths.h"
 
 namespace convoy::test {
 
@@ -77,7 +78,6 @@ inline void write_cifar_folder(const std::string& dir, int train_images, int tes
   write_batch("test_batch.bin", test_images, 2);
 }
 
-inline std::string tool_path(const std::string& name) { return std::string(CONVOY_BINARY_DIR) + "/bin/" + name; }
 
 // A child process with stdout and stderr in one file.
 class Child {

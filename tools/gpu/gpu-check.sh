@@ -52,6 +52,8 @@ if ! ldd "$C/bin/convoy-train" 2>&1 | grep -q "not found" && "$C/bin/convoy-trai
 fi
 BIN="$C/bin"
 DATA="$C/data/cifar10-jpeg75.tar.gz"
+# The test binaries find the carried tools and data here (tests/common/test_paths.h).
+export CONVOY_TOOL_DIR="$BIN" CONVOY_TEST_ARCHIVE="$DATA"
 
 run_stage() {  # name timeout command...
   local name=$1 limit=$2; shift 2
@@ -80,7 +82,10 @@ stage_env() {
 }
 
 stage_tests() {
-  run_stage "gpu tests" 120 "$BIN/convoy_gpu_tests" --gtest_brief=1
+  # The kernels against the CPU, one training step against the CPU, and the tools end to end
+  # on the card (ToolsOnDevice.*: train in both input modes, eval, SIGKILL + resume, serve,
+  # mpirun); all of them also run on the emulated device in CI.
+  run_stage "gpu tests" 240 "$BIN/convoy_gpu_tests" --gtest_brief=1
   grep -E "^\[  (PASSED|FAILED|SKIPPED) " "$LOG" | tail -3 | while read -r l; do row "  gtest" "$l"; done
 }
 
