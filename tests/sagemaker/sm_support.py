@@ -118,6 +118,22 @@ def limit(seconds):
 
 SHORT = {"epochs": "1", "batch_size": "32", "threads": "2", "seed": "7", "model": "\"quick\""}
 
+# hyperparameters.json as a hyperparameter tuning job hands it to one of its training jobs
+# when started from the SageMaker Python SDK: the tuned values as plain strings, the static
+# ones JSON-encoded, and the reserved keys that SageMaker and the SDK add.
+TUNING_CHILD_HYPERPARAMETERS = {
+    "lr": "0.0734",
+    "batch_size": "128",
+    "epochs": "4",
+    "_tuning_objective_metric": "\"test_acc\"",
+    "sagemaker_estimator_class_name": "\"Estimator\"",
+    "sagemaker_estimator_module": "\"sagemaker.estimator\"",
+    "sagemaker_container_log_level": "20",
+    "sagemaker_job_name": "\"convoy-tuning-2024-01-01-00-00-00-000\"",
+    "sagemaker_region": "\"us-east-1\"",
+}
+TUNING_RESERVED = {k: v for k, v in TUNING_CHILD_HYPERPARAMETERS.items() if k.startswith(("_", "sagemaker_"))}
+
 
 def make_ml_root(channels, hyperparameters, resource=None, name="opt-ml"):
     """An /opt/ml tree: channels is {name: callable(folder) filling it}."""

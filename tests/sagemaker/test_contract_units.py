@@ -12,6 +12,9 @@ from convoy_sm import channels, hyperparameters, mpi
 from convoy_sm.paths import ContractError
 
 
+TUNING_CHILD_HYPERPARAMETERS = sm_support.TUNING_CHILD_HYPERPARAMETERS
+
+
 class HyperparameterTest(unittest.TestCase):
     def test_strings_are_json_decoded_and_mapped_to_flags(self):
         flags, mpi_settings = hyperparameters.split({
@@ -54,6 +57,19 @@ class HyperparameterTest(unittest.TestCase):
         with self.assertRaises(ContractError) as e:
             hyperparameters.split({"epochs": "2", "learning_rate": "0.1"})
         self.assertIn("learning_rate", str(e.exception))
+
+    def test_tuning_job_reserved_keys_are_ignored(self):
+        # hyperparameters.json of a training job that a tuning job started through the SageMaker
+        # Python SDK: the tuned values, the static ones, and the keys SageMaker and the SDK add.
+        flags, mpi_settings = hyperparameters.split(TUNING_CHILD_HYPERPARAMETERS)
+        self.assertEqual(flags, ["--batch-size", "128", "--epochs", "4", "--lr", "0.0734"])
+        self.assertEqual(mpi_settings, {})
+
+    def test_other_underscore_keys_are_still_refused(self):
+        for key in ("_tuning_objective", "_learning_rate", "tuning_objective_metric"):
+            with self.assertRaises(ContractError) as e:
+                hyperparameters.split(dict(TUNING_CHILD_HYPERPARAMETERS, **{key: "1"}))
+            self.assertIn(key, str(e.exception))
 
     def test_container_owned_flags_are_refused(self):
         for key in ("data", "out", "resume", "checkpoint-dir"):

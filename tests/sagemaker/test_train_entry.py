@@ -27,8 +27,9 @@ def metric_values(stdout):
 @needs_train
 class TrainEntryTest(unittest.TestCase):
     def test_archive_channel_hyperparameter_strings_model_and_report(self):
+        # With the keys a hyperparameter tuning job adds to each of its training jobs.
         root = sm_support.make_ml_root({"training": sm_support.copy_file_into(sm_support.small_archive())},
-                                       dict(sm_support.SHORT, epochs="2", sagemaker_program="\"train\""))
+                                       dict(sm_support.SHORT, epochs="2", **sm_support.TUNING_RESERVED))
         result = sm_support.run_train(root)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertFalse((root / "output" / "failure").exists())
