@@ -77,7 +77,7 @@ def run(paths):
     hosts = mpi.sorted_hosts(resource)
     my_role = mpi.role(resource)
     if my_role == "worker":
-        return mpi.run_worker(hosts[0])
+        return mpi.run_worker(hosts[0], rank_command=find_tool("CONVOY_TRAIN", "convoy-train"))
 
     data_spec = channels.resolve_data(paths)
     log(f"data: {data_spec}")
@@ -100,11 +100,12 @@ def run(paths):
             mpi.wait_for_ssh(hosts[1:])
         cmd = mpi.mpirun_command(hosts, per_host, interface, argv, mpi_settings.get("custom_mpi_options", ""),
                                  forward_env=("CONVOY_SM_ROOT",))
+        forward = mpi.rank_stopper(convoy_train)
     else:
-        cmd = argv
+        cmd, forward = argv, None
     log("running: " + " ".join(cmd))
     env = dict(os.environ, CONVOY_SM_ROOT=str(paths.root))
-    result = child.run(cmd, env=env)
+    result = child.run(cmd, env=env, forward=forward)
     if result.signalled == signal.SIGTERM and result.returncode == 0:
         log(f"stopped by SIGTERM; the checkpoint in {paths.checkpoints} resumes the run")
         finish_outputs(paths)

@@ -1,9 +1,11 @@
 """The pieces of the container contract on their own: hyperparameters, channels, the
 multi-host role decision and the mpirun command line."""
+import io
 import json
 import os
 import stat
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
@@ -201,6 +203,24 @@ class MpiTest(unittest.TestCase):
         cmd.insert(1, "--oversubscribe")
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=sm_support.limit(60))
         self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_stop_signal_reaches_the_ranks_below_a_launcher(self):
+        # A launcher (sh, standing for mpirun) with two "ranks" (sleep): the ranks get the
+        # signal, the launcher does not, and processes of another name are left alone.
+        import signal
+        import subprocess
+        launcher = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+        self.addCleanup(lambda: (launcher.kill(), launcher.wait()))
+        deadline = time.monotonic() + sm_support.limit(10)
+        while len(mpi.descendants([launcher.pid], "sleep")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(mpi.descendants([launcher.pid], "sleep")), 2)
+        self.assertEqual(mpi.descendants([launcher.pid], "convoy-train"), [])
+        self.assertEqual(mpi.signal_local_ranks([launcher.pid], "convoy-train", signal.SIGTERM), 0)
+        log = io.StringIO()
+        self.assertEqual(mpi.signal_local_ranks([launcher.pid], "/usr/bin/sleep", signal.SIGTERM, log), 2)
+        self.assertIn("SIGTERM passed to the 2 rank(s)", log.getvalue())
+        self.assertEqual(launcher.wait(timeout=sm_support.limit(10)), 0)  # the ranks ended; sh's wait returned
 
     def test_ssh_answers_false_on_closed_port(self):
         import socket
