@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Train convoy on SageMaker and deploy it, without the console (boto3 only).
+"""Train convoy on SageMaker, deploy it, or run a batch transform, without the console (boto3).
 
-  launch.py --image URI --role ARN --bucket B --data ./cifar-10-batches-bin \\
-            --instance-type ml.g4dn.xlarge --hp epochs=10 --hp batch_size=256 [--spot] \\
+  launch.py [train] --image URI --role ARN --bucket B --data ./cifar-10-batches-bin \\
+            --instance-type ml.g5.xlarge --hp epochs=10 --hp batch_size=256 [--spot] \\
             [--deploy --invoke-image cat.jpg] [--runs DIR] [--dry-run DIR]
+  launch.py transform --bucket B --input ./images-or-records (or s3://...) \\
+            (--model-name M | --image URI --role ARN (--training-job JOB | --model-data s3://...)) \\
+            [--content-type T] [--max-payload-mb N] [--dry-run DIR]
 
-It uploads the CIFAR-10 files to s3://B/PREFIX/data/training/, creates the training job
+train uploads the CIFAR-10 files to s3://B/PREFIX/data/training/, creates the training job
 (metric regexes for convoy's epoch line, checkpoints to S3, optional spot), waits for it,
 writes RUNS/JOB/sagemaker-job.json (status, billable seconds) and downloads the model.tar.gz
 to RUNS/JOB/output/ for convoy-report; with --deploy it then creates the model, endpoint
-config and endpoint, waits, and invokes it with one image.
-A failed job, model or endpoint prints SageMaker's reason and exits 1. --dry-run
+config and endpoint, waits, and invokes it with one image. transform uploads a local input,
+creates the model unless --model-name names one, and runs a batch transform job over the
+input (SplitType and BatchStrategy from the content type: convoy_sm/transform.py).
+A failed job, model, endpoint or transform prints SageMaker's reason and exits 1. --dry-run
 DIR writes each request as DIR/NN_<operation>.json instead of calling AWS (no credentials
 needed). Run it with /usr/bin/python3 (or any python3 with boto3).
 """
@@ -21,8 +26,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from convoy_sm import requests  # noqa: E402
-from convoy_sm.aws_run import Clients, LaunchError, run_training  # noqa: E402
+from convoy_sm import requests, transform  # noqa: E402
+from convoy_sm.aws_run import Clients, LaunchError, run_training, run_transform  # noqa: E402
 
 
 def common_args(p):
@@ -34,7 +39,7 @@ def common_args(p):
 
 
 def train_parser():
-    p = argparse.ArgumentParser(prog="launch.py", description=__doc__,
+    p = argparse.ArgumentParser(prog="launch.py [train]", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--image", required=True, help="ECR image URI (docker/Dockerfile.cuda or .cpu, pushed)")
     p.add_argument("--role", required=True, help="SageMaker execution role ARN")
@@ -56,6 +61,27 @@ def train_parser():
     return p
 
 
+def transform_parser():
+    p = argparse.ArgumentParser(prog="launch.py transform", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    common_args(p)
+    p.add_argument("--input", required=True, help="local file or folder to upload, or an s3:// prefix")
+    p.add_argument("--content-type", default="", choices=[""] + list(transform.CONTENT_TYPES),
+                   help="default: from the input's file suffixes")
+    p.add_argument("--model-name", default="", help="an existing SageMaker model (else one is created)")
+    p.add_argument("--image", default="", help="ECR image URI, to create the model")
+    p.add_argument("--role", default="", help="SageMaker execution role ARN, to create the model")
+    p.add_argument("--model-data", default="", help="s3:// URI of a model.tar.gz, to create the model")
+    p.add_argument("--training-job", default="", help="the launch.py training job whose model.tar.gz to use")
+    p.add_argument("--output", default="", help="s3:// output prefix (default s3://B/PREFIX/transform/JOB/output/)")
+    p.add_argument("--instance-type", default="ml.c5.xlarge")
+    p.add_argument("--instance-count", type=int, default=1)
+    p.add_argument("--max-payload-mb", type=int, default=6, help="MaxPayloadInMB, 0..100 (default 6)")
+    p.add_argument("--max-concurrent", type=int, default=0, help="MaxConcurrentTransforms (0: ask the container)")
+    p.add_argument("--job-name", default="", help="default: convoy-transform-YYYYmmdd-HHMMSS")
+    return p
+
+
 def train_config(args):
     hp = {}
     for item in args.hp:
@@ -69,6 +95,15 @@ def train_config(args):
         max_run_s=args.max_run, spot=args.spot, max_wait_s=args.max_wait, hyperparameters=hp,
         endpoint_instance_type=args.endpoint_instance_type, job_name=args.job_name,
         image_file=args.invoke_image)
+
+
+def transform_config(args):
+    return transform.TransformConfig(
+        bucket=args.bucket, prefix=args.prefix, input=args.input, content_type=args.content_type,
+        model_name=args.model_name, image=args.image, role_arn=args.role, model_data=args.model_data,
+        training_job=args.training_job, output=args.output, instance_type=args.instance_type,
+        instance_count=args.instance_count, max_payload_mb=args.max_payload_mb,
+        max_concurrent=args.max_concurrent, job_name=args.job_name)
 
 
 def jsonable(params):
@@ -89,8 +124,16 @@ def write_dry_run(steps, folder):
 
 def main(argv=None, clients=None):
     """clients: the AWS clients to use (tests pass stubbed ones); default boto3's."""
-    args = train_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and argv[0] in ("train", "transform") else "train"
+    args = (transform_parser() if command == "transform" else train_parser()).parse_args(argv)
     try:
+        if command == "transform":
+            config = transform_config(args)
+            if args.dry_run:
+                write_dry_run(transform.transform_plan(config), args.dry_run)
+                return 0
+            return run_transform(config, clients or Clients(args.region), poll_s=args.poll)
         config = train_config(args)
         if args.dry_run:
             write_dry_run(requests.plan(config), args.dry_run)

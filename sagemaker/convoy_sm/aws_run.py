@@ -1,14 +1,14 @@
-"""Carrying out launch.py's plan against AWS (boto3 clients), waiting for the job and the
+"""Carrying out launch.py's plans against AWS (boto3 clients), waiting for each job, model and
 endpoint, and saying why when one fails.
 
-Every failure ends in LaunchError with the reason SageMaker gives: a job's or endpoint's
-FailureReason from its Describe call, or a refused call's error code and message,
+Every failure ends in LaunchError with the reason SageMaker gives: a job's, endpoint's or
+transform's FailureReason from its Describe call, or a refused call's error code and message,
 never a traceback. Clients are passed in, so the same code runs against botocore's Stubber in
 the tests.
 """
 import sys
 
-from . import requests
+from . import requests, transform
 from .job_record import write_job_record
 
 
@@ -138,5 +138,26 @@ def run_training(config, clients, deploy, runs_dir, poll_s=60):
         _, _, params = requests.invoke_request(config, endpoint)
         answer = call("InvokeEndpoint", clients.runtime.invoke_endpoint, **params)
         print(answer["Body"].read().decode(), flush=True)
+    return 0
+
+
+def run_transform(config, clients, poll_s=60):
+    """Upload, model (unless given), transform job, wait. Returns 0, or raises LaunchError."""
+    steps = transform.transform_plan(config)
+    upload(clients, steps)
+    for _, operation, params in steps:
+        if operation != "upload_file":
+            create(clients, operation, params)
+    job = steps[-1][2]
+    name = job["TransformJobName"]
+    log(f"transform job {name} started; waiting (CloudWatch: /aws/sagemaker/TransformJobs)")
+    described = wait_then_describe(clients.sagemaker, "transform_job_completed_or_stopped", "DescribeTransformJob",
+                                   {"TransformJobName": name}, poll_s, max_attempts=48 * 3600 // max(poll_s, 1))
+    status = described["TransformJobStatus"]
+    if status != "Completed":
+        raise LaunchError(f"transform job {name} {status}: {described.get('FailureReason', 'no reason given')}")
+    output = job["TransformOutput"]["S3OutputPath"]
+    log(f"transform job {name}: Completed; one .out object per input object under {output}")
+    print(output, flush=True)
     return 0
 

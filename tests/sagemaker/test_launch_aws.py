@@ -19,6 +19,7 @@ except ImportError:  # the tests run with /usr/bin/python3, which has python3-bo
 if boto3:
     import launch  # sagemaker/launch.py (sm_support put sagemaker/ on sys.path)
     from convoy_sm import requests as sm_requests
+    from convoy_sm import transform
     from convoy_sm.job_record import RECORD_NAME
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/convoy:cuda"
@@ -210,6 +211,44 @@ class LaunchAwsTest(unittest.TestCase):
         self.aws.all_used()
         self.assertIn(f"launch.py: error: upload of {self.data}", err)
         self.assertIn("Access Denied", err)
+
+    def transform_args(self, name, input_path, *extra):
+        return ["transform", "--bucket", BUCKET, "--input", str(input_path), "--image", IMAGE, "--role", ROLE,
+                "--training-job", "convoy-test-ok", "--max-payload-mb", "16", "--job-name", name, "--poll", "0",
+                *extra]
+
+    def test_transform_job_completes_and_fails_with_its_reason(self):
+        folder = sm_support.new_dir("transform-input")
+        (folder / "batch.jsonl").write_text("[" + ",".join(["0"] * 3072) + "]\n")
+        for status in ("Completed", "Failed"):
+            with self.subTest(status=status):
+                self.aws = StubbedClients()
+                name = f"convoy-transform-{status.lower()}"
+                config = launch.transform_config(launch.transform_parser().parse_args(
+                    self.transform_args(name, folder)[1:]))
+                plan = transform.transform_plan(config)
+                self.assertEqual([o for _, o, _ in plan], ["upload_file", "CreateModel", "CreateTransformJob"])
+                self.aws.expect("s3", "put_object", {}, {"Bucket": BUCKET, "Key": plan[0][2]["Key"], "Body": ANY})
+                self.aws.expect("sagemaker", "create_model", {"ModelArn": "arn:aws:sagemaker:us-east-1:1:model/m"},
+                                plan[1][2])
+                self.aws.expect("sagemaker", "create_transform_job",
+                                {"TransformJobArn": "arn:aws:sagemaker:us-east-1:1:transform-job/t"}, plan[2][2])
+                answer = {"TransformJobName": name, "TransformJobArn": "arn:aws:sagemaker:us-east-1:1:transform-job/t",
+                          "TransformJobStatus": status, "ModelName": f"{name}-model", "CreationTime": T0,
+                          "TransformInput": plan[2][2]["TransformInput"],
+                          "TransformResources": plan[2][2]["TransformResources"]}
+                if status == "Failed":
+                    answer["FailureReason"] = "ClientError: See job logs for more information"
+                for a in (answer, answer):
+                    self.aws.expect("sagemaker", "describe_transform_job", a, {"TransformJobName": name})
+                rc, out, err = self.launch(*self.transform_args(name, folder))
+                self.aws.all_used()
+                if status == "Completed":
+                    self.assertEqual(rc, 0, err)
+                    self.assertEqual(out.strip(), plan[2][2]["TransformOutput"]["S3OutputPath"])
+                else:
+                    self.assertEqual(rc, 1)
+                    self.assertIn(f"launch.py: error: transform job {name} Failed: ClientError: See job logs", err)
 
 
 if __name__ == "__main__":
