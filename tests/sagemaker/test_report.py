@@ -127,6 +127,22 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("sagemaker-job.json: not a SageMaker job record", result.stderr)
 
+    def test_prices_from_an_aws_offer_file(self):
+        job = self.sagemaker_job("job-offer", {"BillableTimeInSeconds": 3600}, instance_type="ml.c5.xlarge", count=1)
+        offer = sm_support.SOURCE_DIR / "tests" / "sagemaker" / "data" / "sagemaker-offer-sample.json"
+        for region, usd in (("us-east-1", "0.250"), ("eu-west-1", "0.270")):  # Training, not Hosting (0.300)
+            result = self.report(str(job), "--prices-from", str(offer), "--region", region)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            row = next(l for l in result.stdout.splitlines() if l.startswith("| job-offer"))
+            self.assertEqual([c.strip() for c in row.split("|")[-3:-1]], [usd, "$" + usd + "0"])
+            self.assertIn("AWS Price List AmazonSageMaker 20240501000000", result.stdout)
+        result = self.report(str(job), "--prices-from", str(offer), "--region", "ap-south-1")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("no Training instance prices for region ap-south-1", result.stderr)
+        result = self.report(str(job), "--prices-from", str(sm_support.SAGEMAKER_DIR / "prices.json"))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("not an AWS Price List offer file", result.stderr)
+
     def test_price_table_file(self):
         prices = sm_support.SOURCE_DIR / "sagemaker" / "prices.json"
         table = json.loads(prices.read_text())
