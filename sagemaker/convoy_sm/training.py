@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import channels, child, hyperparameters, mpi
+from . import channels, child, cuda_compat, hyperparameters, mpi
 from .paths import ContractError, FAILURE_LIMIT, MlPaths, read_json_file, write_failure
 
 
@@ -104,7 +104,9 @@ def run(paths):
     else:
         cmd, forward = argv, None
     log("running: " + " ".join(cmd))
-    env = dict(os.environ, CONVOY_SM_ROOT=str(paths.root))
+    env, compat = cuda_compat.environment(dict(os.environ, CONVOY_SM_ROOT=str(paths.root)))
+    if compat:
+        log(compat)
     result = child.run(cmd, env=env, forward=forward)
     if result.signalled == signal.SIGTERM and result.returncode == 0:
         log(f"stopped by SIGTERM; the checkpoint in {paths.checkpoints} resumes the run")

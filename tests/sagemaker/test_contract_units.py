@@ -10,7 +10,7 @@ import unittest
 from pathlib import Path
 
 import sm_support  # puts sagemaker/ on sys.path
-from convoy_sm import channels, hyperparameters, mpi
+from convoy_sm import channels, cuda_compat, hyperparameters, mpi
 from convoy_sm.paths import ContractError
 
 
@@ -228,6 +228,36 @@ class MpiTest(unittest.TestCase):
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.assertFalse(mpi.ssh_answers("127.0.0.1", port, timeout=0.5))
+
+
+
+class CudaCompatTest(unittest.TestCase):
+    def setUp(self):
+        root = sm_support.new_dir("compat")
+        self.compat = root / "compat"
+        self.compat.mkdir()
+        (self.compat / "libcuda.so.580.95.05").write_bytes(b"")
+        os.symlink("libcuda.so.580.95.05", self.compat / "libcuda.so.1")
+        self.driver = root / "version"
+
+    def host(self, version):
+        self.driver.write_text(f"NVRM version: NVIDIA UNIX x86_64 Kernel Module  {version}  Sun May 12 19:39:15 UTC 2024\n"
+                               "GCC version:  gcc version 7.3.1 20180712 (Red Hat 7.3.1-17) (GCC)\n")
+
+    def test_older_host_driver_gets_the_compat_libraries_first(self):
+        self.host("535.183.01")
+        env, why = cuda_compat.environment({"LD_LIBRARY_PATH": "/usr/local/nvidia/lib64"}, self.compat, self.driver)
+        self.assertEqual(env["LD_LIBRARY_PATH"], f"{self.compat}:/usr/local/nvidia/lib64")
+        self.assertIn("535.183.1 is older", why)
+
+    def test_new_enough_driver_no_gpu_or_no_compat_package_change_nothing(self):
+        for version in ("580.95.05", "580.105.08", "590.1"):
+            self.host(version)
+            self.assertEqual(cuda_compat.environment({"A": "1"}, self.compat, self.driver), ({"A": "1"}, None))
+        self.driver.unlink()  # no NVIDIA driver: a CPU host
+        self.assertEqual(cuda_compat.environment({}, self.compat, self.driver), ({}, None))
+        self.host("535.183.01")
+        self.assertEqual(cuda_compat.environment({}, self.compat.parent / "none", self.driver), ({}, None))
 
 
 if __name__ == "__main__":
