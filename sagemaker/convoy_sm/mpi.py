@@ -90,8 +90,15 @@ def mpi_enabled(mpi_settings, hosts, per_host):
     return bool(enabled)
 
 
-def mpirun_command(hosts, per_host, interface, train_argv, custom_options="", forward_env=()):
-    """The mpirun command line the master runs (hosts sorted, `per_host` slots each)."""
+# Set in this environment, these reach every rank on every host (mpirun passes only what -x
+# names): libfabric's and the EFA provider's settings (FI_PROVIDER=efa,
+# FI_EFA_USE_DEVICE_RDMA=1, ...: docker/Dockerfile.cuda --target efa), rdma-core's, NCCL's.
+FORWARDED_PREFIXES = ("FI_", "RDMAV_", "NCCL_")
+
+
+def mpirun_command(hosts, per_host, interface, train_argv, custom_options="", forward_env=(), env=None):
+    """The mpirun command line the master runs (hosts sorted, `per_host` slots each). `env`
+    (default: none) supplies the FI_*, RDMAV_* and NCCL_* variables to pass on."""
     hosts = sorted(hosts)
     host_list = ",".join(f"{h}:{per_host}" for h in hosts)
     custom = shlex.split(custom_options or "")
@@ -120,6 +127,9 @@ def mpirun_command(hosts, per_host, interface, train_argv, custom_options="", fo
            "-x", "PATH", "-x", "LD_LIBRARY_PATH"]
     for name in forward_env:
         cmd += ["-x", name]
+    for name in sorted(env or {}):
+        if name.startswith(FORWARDED_PREFIXES) and name not in ("NCCL_SOCKET_IFNAME", "NCCL_DEBUG"):
+            cmd += ["-x", name]
     return cmd + rest + list(train_argv)
 
 

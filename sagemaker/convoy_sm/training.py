@@ -99,7 +99,7 @@ def run(paths):
             mpi.start_sshd()
             mpi.wait_for_ssh(hosts[1:])
         cmd = mpi.mpirun_command(hosts, per_host, interface, argv, mpi_settings.get("custom_mpi_options", ""),
-                                 forward_env=("CONVOY_SM_ROOT",))
+                                 forward_env=("CONVOY_SM_ROOT",), env=os.environ)
         forward = mpi.rank_stopper(convoy_train)
     else:
         cmd, forward = argv, None

@@ -192,6 +192,17 @@ class MpiTest(unittest.TestCase):
             self.assertIn(part, text)
         self.assertNotIn("--NCCL_DEBUG", text)
 
+    def test_efa_and_nccl_settings_reach_every_rank(self):
+        env = {"FI_PROVIDER": "efa", "FI_EFA_USE_DEVICE_RDMA": "1", "RDMAV_FORK_SAFE": "1", "NCCL_PROTO": "simple",
+               "NCCL_DEBUG": "TRACE", "HOME": "/root", "LD_PRELOAD": "x.so"}
+        text = " ".join(mpi.mpirun_command(["algo-1", "algo-2"], 8, "eth0", ["convoy-train"], env=env))
+        for name in ("FI_PROVIDER", "FI_EFA_USE_DEVICE_RDMA", "RDMAV_FORK_SAFE", "NCCL_PROTO"):
+            self.assertIn(f"-x {name} ", text)
+        self.assertIn("-x NCCL_DEBUG=WARN", text)  # the container's own setting, not passed twice
+        self.assertNotIn("-x NCCL_DEBUG ", text)
+        self.assertNotIn("HOME", text)
+        self.assertNotIn("LD_PRELOAD", text)
+
     def test_mpirun_command_runs_under_real_mpirun(self):
         # The options must be ones this Open MPI accepts: run it on this host with `true`.
         import socket
