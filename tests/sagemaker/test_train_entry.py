@@ -133,7 +133,7 @@ class TrainEntryTest(unittest.TestCase):
         self.assertEqual(report["distributed"]["world_size"], 2)
 
     @unittest.skipUnless(sm_support.train_has("--bucket-mb") and sm_support.train_has("--resume")
-                         and shutil.which("mpirun"), "convoy-train has no data-parallel training or resume, or no mpirun")
+                         and shutil.which("mpirun"), "convoy-train lacks data parallelism or resume, or no mpirun")
     def test_sigterm_under_mpirun_checkpoints_every_rank_and_exits_zero(self):
         # StopTrainingJob on an MPI job: SIGTERM reaches the entry point while two ranks train
         # under mpirun. Every rank must stop at the same step, rank 0 must write a checkpoint,
