@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The SageMaker checks that need more than ctest (docs/sagemaker.md, last section):
-# docker/Dockerfile.cpu built with buildah (no Docker daemon needed) on a Debian 12 base made
-# here with debootstrap, then `train` and `serve` run inside the image against a small
-# /opt/ml tree of real CIFAR-10 JPEGs (tests/sagemaker/container_check.py).
+# The SageMaker checks that need more than ctest (docs/sagemaker.md, "What is tested"):
+#   1. docker/Dockerfile.cpu built with buildah (no Docker daemon needed) on a Debian 12 base
+#      made here with debootstrap, then `train` and `serve` run inside the image against a
+#      small /opt/ml tree of real CIFAR-10 JPEGs (tests/sagemaker/container_check.py);
+#   2. the launcher's requests checked against a current botocore service model, pinned in
+#      tests/sagemaker/requirements-current-botocore.txt and installed into a venv.
 # It packages the binaries scripts/test.sh built into $BUILD_DIR (CONVOY_BINARIES=prebuilt)
 # rather than compiling them again, and reuses the small image tree the ctest suites cut from
-# the archive. Needs root (debootstrap, buildah) and Debian's mirror.
+# the archive. Needs root (debootstrap, buildah) and Debian's mirror and PyPI.
 # One timing line per stage on stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,8 +83,17 @@ run_in_image() {
   return $rc
 }
 
+current_botocore() {
+  local venv="$BUILD_DIR/sagemaker-venv"
+  [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/sagemaker/requirements-current-botocore.txt
+  (cd tests/sagemaker && CONVOY_SM_REQUIRE_CURRENT_BOTOCORE=1 PYTHONDONTWRITEBYTECODE=1 \
+    "$venv/bin/python" -m unittest test_launch_current_model)
+}
+
 mkdir -p "$WORK"
 stage "tools (buildah, podman, debootstrap)" install_tools
 stage "base image $BASE (debootstrap)" base_image
 stage "image build (docker/Dockerfile.cpu, prebuilt binaries)" build_image
 stage "train and serve inside the image" run_in_image
+stage "launcher against the current botocore" current_botocore
