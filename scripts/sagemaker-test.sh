@@ -5,7 +5,7 @@
 #      small /opt/ml tree of real CIFAR-10 JPEGs (tests/sagemaker/container_check.py);
 #   2. the launcher's requests checked against a current botocore service model, pinned in
 #      tests/sagemaker/requirements-current-botocore.txt and installed into a venv.
-# It packages the binaries scripts/test.sh built into $BUILD_DIR (CONVOY_BINARIES=prebuilt)
+# It packages the binaries scripts/test.sh built into $BUILD_DIR (--target prebuilt)
 # rather than compiling them again, and reuses the small image tree the ctest suites cut from
 # the archive. Needs root (debootstrap, buildah) and Debian's mirror and PyPI.
 # One timing line per stage on stderr.
@@ -69,7 +69,7 @@ base_image() {
 
 build_image() {
   buildah bud --isolation chroot --pull=never --ulimit nofile=20000:20000 \
-    --build-arg CONVOY_BINARIES=prebuilt -f docker/Dockerfile.cpu --ignorefile docker/Dockerfile.cpu.dockerignore \
+    --target prebuilt -f docker/Dockerfile.cpu --ignorefile docker/Dockerfile.cpu.dockerignore \
     -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; return 1; }
 }
 
