@@ -15,6 +15,12 @@ std::optional<double> PriceTable::find(const std::string& key) const {
   return it->second;
 }
 
+void PriceTable::merge(const PriceTable& other) {
+  for (const auto& [key, usd] : other.usd_per_hour) usd_per_hour[key] = usd;
+  if (!other.source.empty()) source = source.empty() ? other.source : source + "; " + other.source;
+  if (read_on.empty()) read_on = other.read_on;
+}
+
 void PriceTable::set_from_flag(const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())

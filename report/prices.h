@@ -16,6 +16,8 @@ struct PriceTable {
   std::string source;    // where the figures came from
 
   std::optional<double> find(const std::string& key) const;
+  // `other`'s prices replace this table's for the same keys; sources are joined.
+  void merge(const PriceTable& other);
   // "TYPE=USD" (from --price); throws convoy::Error naming the text when malformed.
   void set_from_flag(const std::string& text);
 };

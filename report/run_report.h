@@ -36,8 +36,20 @@ struct RunSummary {
   double final_acc = 0;
   std::optional<double> time_to_target_s;  // first epoch end with test_acc >= target
   double total_s = 0;        // the whole run, data loading and evaluation included
+  // From the SageMaker job record beside the run (report/job_record.h), when there is one:
+  std::optional<double> billable_s;        // BillableTimeInSeconds, per instance
+  std::optional<double> training_time_s;   // TrainingTimeInSeconds
+  std::string job_name;
+  std::string region;
   std::optional<double> usd_per_hour;      // per instance
-  std::optional<double> cost_usd;          // total_s / 3600 * usd_per_hour * instance_count
+  std::optional<double> cost_usd;          // see CostBasis
+  enum class CostBasis {
+    none,          // no price
+    billable,      // billable_s / 3600 * usd_per_hour * instance_count: what AWS bills
+    run_time,      // a SageMaker run without its record: total_s / 3600 * usd_per_hour *
+                   // instance_count, which leaves out start-up, download and upload
+    own_price,     // a local run: total_s / 3600 * the user's own usd_per_hour
+  } cost_basis = CostBasis::none;
   std::vector<CurvePoint> curve;
 };
 

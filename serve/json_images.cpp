@@ -1,7 +1,9 @@
 #include "serve/json_images.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -19,7 +21,13 @@ constexpr int kPlane = kSide * kSide;
 // image array is at inst+1, a row at inst+2 and a pixel at inst+3 (nested form).
 class ImageSax {
  public:
-  ImageSax(JsonImages& out, int64_t max_images) : out_(out), max_images_(max_images) {}
+  // single_image: the record is one IMAGE; its outer array is read as the image itself, as
+  // if it sat in an instances array that is already open.
+  ImageSax(JsonImages& out, int64_t max_images, bool single_image, std::string where, size_t base_offset)
+      : out_(out), max_images_(max_images), where_(std::move(where)), base_offset_(base_offset),
+        first_image_(out.count) {
+    if (single_image) depth_ = inst_ = 1;
+  }
 
   bool null() { return scalar("null"); }
   bool boolean(bool) { return scalar("a boolean"); }
@@ -101,14 +109,15 @@ class ImageSax {
   }
 
   bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
-    return bad("malformed JSON at byte ", position, ": ", e.what());
+    return bad("malformed JSON at byte ", base_offset_ + position, ": ", e.what());
   }
 
-  // After the parse: the body held no images, or no instances.
+  // After the parse: the record held no images, or no instances.
   void finish() {
     if (out_.status) return;
+    if (inst_ == 1 && depth_ == 1 && !top_object_) return;  // a single image, read whole
     if (!done_) bad("no \"instances\" array: send {\"instances\": [IMAGE, ...]}");
-    else if (out_.count == 0) bad("\"instances\" holds no images");
+    else if (out_.count == first_image_) bad("\"instances\" holds no images");
   }
 
  private:
@@ -156,7 +165,7 @@ class ImageSax {
   template <typename... Parts>
   bool bad(const Parts&... parts) {
     if (out_.status) return false;
-    std::string msg;
+    std::string msg = where_;
     ((msg += piece(parts)), ...);
     out_.status = 400;
     out_.error = std::move(msg);
@@ -173,6 +182,9 @@ class ImageSax {
 
   JsonImages& out_;
   int64_t max_images_;
+  std::string where_;      // "" for a body of one record, else "line N: "
+  size_t base_offset_;     // where the record starts in the body
+  int64_t first_image_;    // images of earlier records
   int depth_ = 0;
   int inst_ = -1;          // depth inside the instances array, -1 when not open
   bool done_ = false;      // the instances array was read
@@ -182,17 +194,78 @@ class ImageSax {
   int flat_index_ = 0, rows_ = 0, cols_ = 0, channels_ = 0;
 };
 
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t skip_space(std::string_view body, size_t pos) {
+  while (pos < body.size() && is_space(body[pos])) ++pos;
+  return pos;
+}
+
+// One past the end of the JSON value that starts at body[pos]: containers to their matching
+// close (strings and escapes followed), anything else to the next space or bracket. Only the
+// extent is found here; the parse of the slice says what is wrong with a malformed one.
+size_t value_end(std::string_view body, size_t pos) {
+  if (body[pos] != '{' && body[pos] != '[') {
+    while (pos < body.size() && !is_space(body[pos]) && body[pos] != '{' && body[pos] != '[') ++pos;
+    return pos;
+  }
+  int64_t depth = 0;
+  bool in_string = false;
+  for (; pos < body.size(); ++pos) {
+    const char c = body[pos];
+    if (in_string) {
+      if (c == '\\') ++pos;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ']' || c == '}') && --depth == 0) {
+      return pos + 1;
+    }
+  }
+  return body.size();
+}
+
+// A bare array whose first number is at an odd depth is one image (flat: 1, nested: 3).
+bool is_single_image(std::string_view record) {
+  int depth = 0;
+  for (char c : record) {
+    if (c == '[') ++depth;
+    else if (!is_space(c)) return depth % 2 == 1 && (c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9'));
+  }
+  return false;
+}
+
 }  // namespace
 
 JsonImages read_json_images(std::string_view body, int64_t max_images) {
   JsonImages out;
-  ImageSax sax(out, max_images);
-  const bool ok = json::sax_parse(body.begin(), body.end(), &sax);
-  if (!ok && out.status == 0) {
-    out.status = 400;
-    out.error = "malformed JSON";
+  std::vector<std::pair<size_t, size_t>> records;  // [begin, end) of each top-level value
+  for (size_t pos = skip_space(body, 0); pos < body.size(); pos = skip_space(body, records.back().second))
+    records.emplace_back(pos, value_end(body, pos));
+  size_t line = 1, counted = 0;  // the line of records[i].first, counted incrementally
+  for (const auto& [begin, end] : records) {
+    std::string where;
+    if (records.size() > 1) {
+      line += static_cast<size_t>(std::count(body.begin() + counted, body.begin() + begin, '\n'));
+      counted = begin;
+      where = "line " + std::to_string(line) + ": ";
+    }
+    const std::string_view record = body.substr(begin, end - begin);
+    ImageSax sax(out, max_images, is_single_image(record), std::move(where), begin);
+    const bool ok = json::sax_parse(record.begin(), record.end(), &sax);
+    if (!ok && out.status == 0) {
+      out.status = 400;
+      out.error = "malformed JSON";
+    }
+    if (ok) sax.finish();
+    if (out.status) break;
   }
-  if (ok) sax.finish();
+  if (records.empty()) {
+    out.status = 400;
+    out.error = "no \"instances\" array: send {\"instances\": [IMAGE, ...]}";
+  }
   if (out.status) {
     out.images.clear();
     out.count = 0;

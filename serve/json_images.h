@@ -16,7 +16,14 @@ struct JsonImages {
   std::string error;
 };
 
-// {"instances": [IMAGE, ...]} or [IMAGE, ...]; IMAGE is 32x32x3 HWC nested or 3072 flat CHW.
+// A body holds one or more records, one after another (JSON Lines; batch transform joins the
+// records of a mini-batch with newlines), their images appended in order. A record is
+//   {"instances": [IMAGE, ...]}   (other keys ignored)
+//   [IMAGE, ...]                  a bare list of images
+//   IMAGE                         one image on its own
+// IMAGE is 32x32x3 HWC nested or 3072 flat CHW. A bare array is one image when its first
+// number sits at an odd depth (1: flat, 3: nested) and a list of images when even (2, 4).
+// Errors in a body of several records name the record's line.
 JsonImages read_json_images(std::string_view body, int64_t max_images);
 
 }  // namespace convoy::serve::detail

@@ -120,12 +120,12 @@ DecodeResult decode_image(std::string_view type, std::string_view body, const De
   return r;
 }
 
-DecodeResult decode_json(std::string_view body, const DecodeLimits& limits) {
-  if (body.empty()) return error(400, "empty body: send {\"instances\": [IMAGE, ...]}");
+DecodeResult decode_json(std::string_view type, std::string_view body, const DecodeLimits& limits) {
+  if (body.empty()) return error(400, "empty body: send {\"instances\": [IMAGE, ...]}, or one IMAGE per line");
   detail::JsonImages j = detail::read_json_images(body, limits.max_images);
   if (j.status) return error(j.status, std::move(j.error));
   DecodedRequest r;
-  r.format = "application/json";
+  r.format = std::string(type);
   r.count = j.count;
   r.images = std::move(j.images);
   return r;
@@ -144,9 +144,20 @@ std::string media_type(std::string_view content_type) {
 }
 
 const std::vector<std::string>& supported_content_types() {
-  static const std::vector<std::string> types = {"application/json", "image/jpeg",  "image/png",
-                                                 "application/x-image", "application/octet-stream", "text/csv"};
+  static const std::vector<std::string> types = {
+      "application/json", "application/jsonlines", "application/x-jsonlines", "image/jpeg", "image/png",
+      "application/x-image", "application/octet-stream", "text/csv"};
   return types;
+}
+
+DecodeLimits limits_for_payload_mb(int max_payload_in_mb) {
+  if (max_payload_in_mb < 0 || max_payload_in_mb > 100)
+    fail("payload limit ", max_payload_in_mb, " MB: SageMaker allows 0 (no limit) to 100 MB");
+  DecodeLimits limits;
+  limits.max_body_bytes = max_payload_in_mb == 0 ? kMaxUnlimitedPayloadBytes
+                                                 : static_cast<size_t>(max_payload_in_mb) * 1024 * 1024;
+  limits.max_images = std::max<int64_t>(limits.max_images, static_cast<int64_t>(limits.max_body_bytes / kImage));
+  return limits;
 }
 
 DecodeResult decode_request(std::string_view content_type, std::string_view body, const DecodeLimits& limits) {
@@ -154,7 +165,8 @@ DecodeResult decode_request(std::string_view content_type, std::string_view body
     return error(413, "request body of " + std::to_string(body.size()) + " bytes is over the limit of " +
                           std::to_string(limits.max_body_bytes) + " bytes");
   const std::string type = media_type(content_type);
-  if (type == "application/json") return decode_json(body, limits);
+  if (type == "application/json" || type == "application/jsonlines" || type == "application/x-jsonlines")
+    return decode_json(type, body, limits);
   if (type == "image/jpeg" || type == "image/png" || type == "application/x-image")
     return decode_image(type, body, limits);
   if (type == "application/octet-stream") return decode_octet_stream(body, limits);

@@ -2,12 +2,17 @@
 // type and the bytes, with no I/O and no global state, so it can be fuzzed on its own.
 //
 // Accepted content types (parameters such as "; charset=utf-8" are ignored, case-insensitive):
-//   application/json       {"instances": [IMAGE, ...]} or a bare [IMAGE, ...]; other keys of the
-//                          object are ignored. IMAGE is either a 32x32x3 nested array in HWC
-//                          order (image[row][column][channel], RGB: what numpy gives for an
-//                          image) or a flat array of 3072 numbers in CIFAR record order (CHW:
-//                          1024 red, then 1024 green, then 1024 blue, row-major). Numbers are
-//                          integers or floats in [0, 255]; floats are rounded to the nearest.
+//   application/json       {"instances": [IMAGE, ...]}, a bare [IMAGE, ...] or one IMAGE; other
+//                          keys of the object are ignored. IMAGE is either a 32x32x3 nested
+//                          array in HWC order (image[row][column][channel], RGB: what numpy
+//                          gives for an image) or a flat array of 3072 numbers in CIFAR record
+//                          order (CHW: 1024 red, then 1024 green, then 1024 blue, row-major).
+//                          Numbers are integers or floats in [0, 255]; floats are rounded to
+//                          the nearest. Several such records one after another (batch
+//                          transform's multi-record requests, SplitType Line) add up in order
+//                          (serve/json_images.h).
+//   application/jsonlines, application/x-jsonlines
+//                          the same records, one per line (JSON Lines).
 //   image/jpeg, image/png, application/x-image
 //                          one JPEG or PNG of any size (the format is read from its leading
 //                          bytes), grayscale expanded, alpha dropped, resized to 32x32 (area
@@ -40,6 +45,16 @@ struct DecodeLimits {
   int64_t max_image_pixels = 4096 * 4096;     // declared width x height of one JPEG/PNG
   int max_jpeg_scans = 256;                   // progressive JPEG scans
 };
+
+// The body limit when SageMaker sets none (MaxPayloadInMB 0: a whole S3 object in one chunked
+// request). A body is held in memory about three times over while decoded.
+constexpr size_t kMaxUnlimitedPayloadBytes = size_t(1) << 30;
+
+// The limits for SageMaker's payload size in MB (SAGEMAKER_MAX_PAYLOAD_IN_MB, a batch transform
+// job's MaxPayloadInMB: 0..100, 6 by default): a body of that many MiB (0: up to
+// kMaxUnlimitedPayloadBytes), and as many images as such a body holds in the densest encoding
+// (3072 bytes each), at least the default 4096. Throws convoy::Error outside 0..100.
+DecodeLimits limits_for_payload_mb(int max_payload_in_mb);
 
 struct DecodedRequest {
   std::vector<uint8_t> images;  // (count, 3, 32, 32) uint8, CHW

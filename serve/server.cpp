@@ -51,10 +51,15 @@ const char* reason(int status) {
   }
 }
 
-bool wants_jsonlines(const httplib::Request& req) {
+// JSON Lines when Accept names it, JSON when Accept names application/json, else the answer
+// follows the request: JSON Lines in, JSON Lines out.
+bool wants_jsonlines(const httplib::Request& req, const std::string& request_format) {
   const std::string accept = req.get_header_value("Accept");
-  return accept.find("application/jsonlines") != std::string::npos ||
-         accept.find("application/x-jsonlines") != std::string::npos;
+  if (accept.find("application/jsonlines") != std::string::npos ||
+      accept.find("application/x-jsonlines") != std::string::npos)
+    return true;
+  if (accept.find("application/json") != std::string::npos) return false;
+  return request_format == "application/jsonlines" || request_format == "application/x-jsonlines";
 }
 
 }  // namespace
@@ -63,7 +68,7 @@ ExecutionParameters execution_parameters_from_env() {
   ExecutionParameters p;
   p.max_concurrent_transforms =
       env_int("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", p.max_concurrent_transforms, 1, 1024);
-  p.max_payload_in_mb = env_int("SAGEMAKER_MAX_PAYLOAD_IN_MB", p.max_payload_in_mb, 1, 100);
+  p.max_payload_in_mb = env_int("SAGEMAKER_MAX_PAYLOAD_IN_MB", p.max_payload_in_mb, 0, 100);
   if (const char* s = std::getenv("SAGEMAKER_BATCH_STRATEGY"); s && *s) {
     const std::string v = s;
     if (v != "SINGLE_RECORD" && v != "MULTI_RECORD")
@@ -98,13 +103,14 @@ void InferenceServer::Impl::invocations(const httplib::Request& req, httplib::Re
     return send_error(res, e->status, e->message);
   }
   DecodedRequest& r = std::get<DecodedRequest>(decoded);
+  const bool jsonlines = wants_jsonlines(req, r.format);
   std::vector<Prediction> answers;
   try {
     answers = batcher.predict(std::move(r.images), r.count);
   } catch (const std::exception& e) {
     return send_error(res, stopping ? 503 : 500, std::string("prediction failed: ") + e.what());
   }
-  if (wants_jsonlines(req)) {
+  if (jsonlines) {
     std::string lines;
     for (const auto& a : answers) lines += prediction_json(a).dump() + "\n";
     res.status = 200;

@@ -3,6 +3,7 @@
 //   POST /invocations           body decoded by serve/request_decode.h, predicted through the
 //                               micro-batcher; 200 {"predictions": [...]} (serve/answer_json.h),
 //                               or JSON lines, one image per line, for Accept: application/jsonlines
+//                               (and, without an Accept that says otherwise, for a JSON Lines request)
 //   GET  /execution-parameters  {"MaxConcurrentTransforms", "BatchStrategy", "MaxPayloadInMB"}
 // Errors are JSON, {"error": "...", "status": N}: 400 malformed input, 404 unknown path,
 // 405 known path with another method (with an Allow header), 413 body over the limit (refused
@@ -29,8 +30,9 @@ struct ExecutionParameters {
   int max_payload_in_mb = 6;
 };
 // The defaults above, overridden by SAGEMAKER_MAX_CONCURRENT_TRANSFORMS,
-// SAGEMAKER_BATCH_STRATEGY (SINGLE_RECORD | MULTI_RECORD) and SAGEMAKER_MAX_PAYLOAD_IN_MB;
-// a malformed value is a convoy::Error naming the variable.
+// SAGEMAKER_BATCH_STRATEGY (SINGLE_RECORD | MULTI_RECORD) and SAGEMAKER_MAX_PAYLOAD_IN_MB
+// (0..100; 0: no limit, see limits_for_payload_mb); a malformed value is a convoy::Error
+// naming the variable.
 ExecutionParameters execution_parameters_from_env();
 
 struct ServerOptions {
@@ -39,6 +41,7 @@ struct ServerOptions {
   int http_threads = 64;                 // connections served at once (each holds a thread)
   BatcherOptions batching;
   DecodeLimits limits;                   // limits.max_body_bytes is also the HTTP payload limit
+                                         // (limits_for_payload_mb(execution.max_payload_in_mb))
   std::chrono::milliseconds read_timeout{5000};
   std::chrono::milliseconds write_timeout{5000};
   int keep_alive_seconds = 5;

@@ -61,6 +61,8 @@ int run_tool(int argc, char** argv) {
   so.batching.max_wait = std::chrono::microseconds(static_cast<int64_t>(max_wait_ms * 1000.0));
   so.read_timeout = so.write_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000.0));
   so.execution = convoy::serve::execution_parameters_from_env();
+  // The body limit is the payload size SageMaker advertises and sends (batch transform).
+  so.limits = convoy::serve::limits_for_payload_mb(so.execution.max_payload_in_mb);
   convoy::serve::InferenceServer server(*predictor, so);
   server.bind();
   convoy::serve::ShutdownSignals signals([&](int sig) {

@@ -20,19 +20,24 @@ class ChildResult:
         return errors or self.stderr_tail[-5:]
 
 
-def run(cmd, env=None, keep_lines=40, on_start=None):
+def run(cmd, env=None, keep_lines=40, on_start=None, forward=None):
+    """Runs cmd to its end. SIGTERM/SIGINT received meanwhile go to the child, or to
+    forward(proc, signum) when given (mpirun: to its ranks, convoy_sm.mpi.rank_stopper)."""
     tail = collections.deque(maxlen=keep_lines)
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, errors="replace", bufsize=1)
     received = []
 
-    def forward(signum, frame):
+    def on_signal(signum, frame):
         received.append(signum)
         try:
-            proc.send_signal(signum)
+            if forward:
+                forward(proc, signum)
+            else:
+                proc.send_signal(signum)
         except ProcessLookupError:
             pass
 
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def pump():
         for line in proc.stderr:

@@ -2,9 +2,12 @@
 
 SageMaker hands every hyperparameter over as a string ("3", "0.1", "\"quick\"", "true").
 Each value is JSON-decoded, keeping the raw string when that fails. Keys are convoy-train's
-flag names with '-' or '_' (batch_size and batch-size both work). sagemaker_* keys belong to
-SageMaker's own tooling and are ignored, except the MPI ones, which choose the process
-layout. A key that is not a flag is an error, so a typo never trains with a default.
+flag names with '-' or '_' (batch_size and batch-size both work). The keys SageMaker and its
+SDKs add themselves are ignored: every sagemaker_* key (sagemaker_program, sagemaker_region,
+sagemaker_job_name, sagemaker_submit_directory, ...), except the MPI ones, which choose the
+process layout, and the `_tuning_objective_metric` that a hyperparameter tuning job adds to
+each of its training jobs. Any other key that is not a flag is an error, so a typo never
+trains with a default.
 """
 import json
 
@@ -21,6 +24,10 @@ VALUE_FLAGS = {
 SWITCH_FLAGS = {"no_nesterov", "no_augment", "host_input", "sync_bn", "tta"}
 # Set by the container from the /opt/ml layout; a hyperparameter may not override them.
 CONTAINER_FLAGS = {"data", "out", "checkpoint_dir", "resume", "no_progress"}
+
+# Added by SageMaker itself to every training job that a hyperparameter tuning job starts
+# (the training toolkit drops it the same way).
+TUNING_KEYS = {"_tuning_objective_metric"}
 
 MPI_KEYS = {
     "sagemaker_mpi_enabled": "enabled",
@@ -65,7 +72,7 @@ def split(hyperparameters):
         name = key.strip().lstrip("-").replace("-", "_")
         if name in MPI_KEYS:
             mpi[MPI_KEYS[name]] = value
-        elif name.startswith("sagemaker_"):
+        elif name.startswith("sagemaker_") or key in TUNING_KEYS:
             continue
         elif name in CONTAINER_FLAGS:
             raise ContractError(f"hyperparameter {key}: set by the container from the /opt/ml layout "
@@ -82,7 +89,8 @@ def split(hyperparameters):
     if unknown:
         known = sorted(VALUE_FLAGS | SWITCH_FLAGS)
         raise ContractError(f"unknown hyperparameter(s) {', '.join(unknown)}: convoy-train takes "
-                            f"{', '.join(known)} (with _ or -), plus sagemaker_mpi_* keys")
+                            f"{', '.join(known)} (with _ or -); SageMaker's own sagemaker_* and "
+                            f"{', '.join(sorted(TUNING_KEYS))} keys are ignored")
     return flags, mpi
 
 

@@ -7,9 +7,17 @@ sagemaker_mpi_num_of_processes_per_host hyperparameter; one on a CPU host). A wo
 for the master's sshd, starts its own, waits for the MPI daemon (orted, or prted in Open MPI
 5) that the master's mpirun starts on it, waits for that daemon to end and exits 0. Rank 0
 writes the model and report on the master, so only its /opt/ml/model matters.
+
+Stopping (StopTrainingJob, spot interruption): SageMaker sends SIGTERM to every host's entry
+point, then SIGKILL 120 s later. mpirun must not get it: it would pass SIGTERM on and kill the
+ranks a second later, and exit non-zero. Instead each entry point sends SIGTERM straight to
+the convoy-train ranks running on its own host. convoy-train agrees a stop across all ranks
+at every step, so one signalled rank is enough for every rank to stop at the same step; rank 0
+writes the checkpoint, every rank exits 0, and so does mpirun.
 """
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +28,9 @@ from .paths import ContractError
 
 SSHD = "/usr/sbin/sshd"
 MPI_DAEMONS = ("orted", "prted")
+# How long a worker waits for the master's mpirun to start the MPI daemon on it: as long as
+# SageMaker's training toolkit does (20 minutes; the master may still be waiting for others).
+WORKER_START_TIMEOUT_S = 20 * 60
 
 
 def sorted_hosts(resource):
@@ -79,8 +90,15 @@ def mpi_enabled(mpi_settings, hosts, per_host):
     return bool(enabled)
 
 
-def mpirun_command(hosts, per_host, interface, train_argv, custom_options="", forward_env=()):
-    """The mpirun command line the master runs (hosts sorted, `per_host` slots each)."""
+# Set in this environment, these reach every rank on every host (mpirun passes only what -x
+# names): libfabric's and the EFA provider's settings (FI_PROVIDER=efa,
+# FI_EFA_USE_DEVICE_RDMA=1, ...: docker/Dockerfile.cuda --target efa), rdma-core's, NCCL's.
+FORWARDED_PREFIXES = ("FI_", "RDMAV_", "NCCL_")
+
+
+def mpirun_command(hosts, per_host, interface, train_argv, custom_options="", forward_env=(), env=None):
+    """The mpirun command line the master runs (hosts sorted, `per_host` slots each). `env`
+    (default: none) supplies the FI_*, RDMAV_* and NCCL_* variables to pass on."""
     hosts = sorted(hosts)
     host_list = ",".join(f"{h}:{per_host}" for h in hosts)
     custom = shlex.split(custom_options or "")
@@ -109,6 +127,9 @@ def mpirun_command(hosts, per_host, interface, train_argv, custom_options="", fo
            "-x", "PATH", "-x", "LD_LIBRARY_PATH"]
     for name in forward_env:
         cmd += ["-x", name]
+    for name in sorted(env or {}):
+        if name.startswith(FORWARDED_PREFIXES) and name not in ("NCCL_SOCKET_IFNAME", "NCCL_DEBUG"):
+            cmd += ["-x", name]
     return cmd + rest + list(train_argv)
 
 
@@ -141,32 +162,102 @@ def start_sshd():
     return subprocess.Popen([SSHD, "-D"])
 
 
-def daemon_pids(names=MPI_DAEMONS, proc=Path("/proc")):
-    pids = []
+def _process_table(proc=Path("/proc")):
+    """{pid: (parent pid, command name)} of every process we can see."""
+    table = {}
     for entry in proc.iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() in names:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        close = stat.rfind(")")
+        fields = stat[close + 2:].split()
+        if close < 0 or len(fields) < 2:
+            continue
+        table[int(entry.name)] = (int(fields[1]), stat[stat.find("(") + 1:close])
+    return table
 
 
-def run_worker(master, start_timeout_s=300, log=sys.stderr):
-    """A worker host: wait for the master, serve ssh, wait for the MPI daemon to come and go."""
-    print(f"convoy-sm: worker; waiting for the master {master}", file=log, flush=True)
-    wait_for_ssh([master], log=log)
-    sshd = start_sshd()
-    deadline = time.monotonic() + start_timeout_s
-    while not daemon_pids():
-        if time.monotonic() > deadline:
-            raise ContractError(f"no MPI daemon ({'/'.join(MPI_DAEMONS)}) started on this host within "
-                                f"{start_timeout_s} s; the master's mpirun could not reach it over ssh")
-        time.sleep(1)
-    print("convoy-sm: MPI daemon running; waiting for it to finish", file=log, flush=True)
-    while daemon_pids():
-        time.sleep(2)
-    print("convoy-sm: MPI daemon finished; worker done", file=log, flush=True)
-    sshd.terminate()
-    return 0
+def daemon_pids(names=MPI_DAEMONS, proc=Path("/proc")):
+    return sorted(pid for pid, (_, comm) in _process_table(proc).items() if comm in names)
+
+
+def descendants(roots, name=None, proc=Path("/proc")):
+    """Processes below any of `roots` (pids), optionally only those whose command name is
+    `name` (as the kernel keeps it: the first 15 characters)."""
+    table = _process_table(proc)
+    children = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], list(roots)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    if name is not None:
+        found = [p for p in found if table.get(p, (0, ""))[1] == name[:15]]
+    return sorted(found)
+
+
+def signal_local_ranks(roots, rank_command, signum, log=sys.stderr):
+    """Sends `signum` to the ranks (processes named like `rank_command`) below `roots`.
+    Returns how many were signalled."""
+    pids = descendants(roots, Path(rank_command).name)
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+    if pids:
+        print(f"convoy-sm: {signal.Signals(signum).name} passed to the {len(pids)} rank(s) on this host "
+              f"(pids {', '.join(map(str, pids))}); every rank stops at the same step", file=log, flush=True)
+    return len(pids)
+
+
+def rank_stopper(rank_command, log=sys.stderr):
+    """child.run's `forward` for mpirun: a stop signal goes to the ranks mpirun started on
+    this host, not to mpirun. Before any rank exists there is nothing to checkpoint, and the
+    signal goes to mpirun, which ends the job."""
+    def forward(proc, signum):
+        if signal_local_ranks([proc.pid], rank_command, signum, log) == 0:
+            proc.send_signal(signum)
+    return forward
+
+
+def run_worker(master, rank_command="convoy-train", start_timeout_s=WORKER_START_TIMEOUT_S, log=sys.stderr):
+    """A worker host: wait for the master, serve ssh, wait for the MPI daemon to come and go.
+    SIGTERM (the job is being stopped) goes to the ranks on this host; the worker keeps waiting
+    for the daemon to end, so mpirun sees every rank finish, and exits 0."""
+    received = []
+
+    def on_stop(signum, frame):
+        received.append(signum)
+        signal_local_ranks(daemon_pids(), rank_command, signum, log)
+
+    previous = {s: signal.signal(s, on_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        print(f"convoy-sm: worker; waiting for the master {master}", file=log, flush=True)
+        wait_for_ssh([master], log=log)
+        sshd = start_sshd()
+        deadline = time.monotonic() + start_timeout_s
+        while not daemon_pids():
+            if received:
+                print("convoy-sm: stopped before the MPI daemon started; worker done", file=log, flush=True)
+                sshd.terminate()
+                return 0
+            if time.monotonic() > deadline:
+                raise ContractError(f"no MPI daemon ({'/'.join(MPI_DAEMONS)}) started on this host within "
+                                    f"{start_timeout_s} s; the master's mpirun could not reach it over ssh")
+            time.sleep(1)
+        print("convoy-sm: MPI daemon running; waiting for it to finish", file=log, flush=True)
+        while daemon_pids():
+            time.sleep(2)
+        print("convoy-sm: MPI daemon finished; worker done", file=log, flush=True)
+        sshd.terminate()
+        return 0
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

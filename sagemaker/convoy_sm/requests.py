@@ -46,7 +46,12 @@ class LaunchConfig:
     tags: dict = field(default_factory=dict)
 
     def name(self):
-        return self.job_name or time.strftime("convoy-%Y%m%d-%H%M%S", time.gmtime())
+        return self.job_name or timestamped_name("convoy")
+
+
+def timestamped_name(prefix):
+    """prefix-YYYYmmdd-HHMMSS (UTC): a job name that sorts by time."""
+    return time.strftime(f"{prefix}-%Y%m%d-%H%M%S", time.gmtime())
 
 
 def s3_uri(bucket, *parts):

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import cuda_compat
 from .paths import ContractError, FAILURE_LIMIT, MlPaths, write_failure
 from .training import find_tool
 
@@ -45,5 +46,8 @@ def main():
         print(f"convoy-sm: error: {e}", file=sys.stderr, flush=True)
         write_failure(paths, str(e)[:FAILURE_LIMIT * 4])
         return 1
+    env, compat = cuda_compat.environment(os.environ)
+    if compat:
+        print("convoy-sm: " + compat, file=sys.stderr, flush=True)
     print("convoy-sm: exec " + " ".join(cmd), file=sys.stderr, flush=True)
-    os.execv(cmd[0], cmd)  # convoy-serve becomes the process: signals reach it directly
+    os.execve(cmd[0], cmd, env)  # convoy-serve becomes the process: signals reach it directly

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import channels, child, hyperparameters, mpi
+from . import channels, child, cuda_compat, hyperparameters, mpi
 from .paths import ContractError, FAILURE_LIMIT, MlPaths, read_json_file, write_failure
 
 
@@ -77,7 +77,7 @@ def run(paths):
     hosts = mpi.sorted_hosts(resource)
     my_role = mpi.role(resource)
     if my_role == "worker":
-        return mpi.run_worker(hosts[0])
+        return mpi.run_worker(hosts[0], rank_command=find_tool("CONVOY_TRAIN", "convoy-train"))
 
     data_spec = channels.resolve_data(paths)
     log(f"data: {data_spec}")
@@ -99,12 +99,15 @@ def run(paths):
             mpi.start_sshd()
             mpi.wait_for_ssh(hosts[1:])
         cmd = mpi.mpirun_command(hosts, per_host, interface, argv, mpi_settings.get("custom_mpi_options", ""),
-                                 forward_env=("CONVOY_SM_ROOT",))
+                                 forward_env=("CONVOY_SM_ROOT",), env=os.environ)
+        forward = mpi.rank_stopper(convoy_train)
     else:
-        cmd = argv
+        cmd, forward = argv, None
     log("running: " + " ".join(cmd))
-    env = dict(os.environ, CONVOY_SM_ROOT=str(paths.root))
-    result = child.run(cmd, env=env)
+    env, compat = cuda_compat.environment(dict(os.environ, CONVOY_SM_ROOT=str(paths.root)))
+    if compat:
+        log(compat)
+    result = child.run(cmd, env=env, forward=forward)
     if result.signalled == signal.SIGTERM and result.returncode == 0:
         log(f"stopped by SIGTERM; the checkpoint in {paths.checkpoints} resumes the run")
         finish_outputs(paths)

@@ -3,6 +3,7 @@ image tree cut from the JPEG archive, /opt/ml trees in temporary folders, and ru
 entry points the way a container would."""
 import atexit
 import functools
+import http.client
 import json
 import os
 import shutil
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
+import urllib.request
 from pathlib import Path
 
 SOURCE_DIR = Path(os.environ.get("CONVOY_SOURCE_DIR", Path(__file__).resolve().parents[2]))
@@ -101,6 +104,30 @@ def small_archive():
     return path
 
 
+def have_pil():
+    try:
+        import PIL.Image  # noqa: F401  Debian's python3-pil (scripts/install-deps.sh)
+        return True
+    except ImportError:
+        return False
+
+
+def transform_body():
+    """A multi-record batch-transform request body (SplitType Line, BatchStrategy MultiRecord):
+    every image of the small tree, decoded from its JPEG, as one JSON Lines record (a flat CHW
+    array; every 50th record an instances object instead). Over 6 MiB: 800 records of about
+    11 KB. Returns (the JPEG paths in record order, the body)."""
+    from PIL import Image
+    jpegs = sorted((small_tree() / "train").rglob("*.jpg")) + sorted((small_tree() / "test").rglob("*.jpg"))
+    lines = []
+    for i, path in enumerate(jpegs):
+        with Image.open(path) as im:
+            hwc = im.convert("RGB").resize((32, 32)).tobytes()
+        chw = [hwc[p * 3 + c] for c in range(3) for p in range(1024)]
+        lines.append(json.dumps({"instances": [chw]} if i % 50 == 0 else chw, separators=(",", ":")))
+    return jpegs, ("\n".join(lines) + "\n").encode()
+
+
 def some_test_jpeg(cls="cat", index=0):
     folder = small_tree() / "test" / cls
     return sorted(folder.iterdir())[index]
@@ -117,6 +144,22 @@ def limit(seconds):
 
 
 SHORT = {"epochs": "1", "batch_size": "32", "threads": "2", "seed": "7", "model": "\"quick\""}
+
+# hyperparameters.json as a hyperparameter tuning job hands it to one of its training jobs
+# when started from the SageMaker Python SDK: the tuned values as plain strings, the static
+# ones JSON-encoded, and the reserved keys that SageMaker and the SDK add.
+TUNING_CHILD_HYPERPARAMETERS = {
+    "lr": "0.0734",
+    "batch_size": "128",
+    "epochs": "4",
+    "_tuning_objective_metric": "\"test_acc\"",
+    "sagemaker_estimator_class_name": "\"Estimator\"",
+    "sagemaker_estimator_module": "\"sagemaker.estimator\"",
+    "sagemaker_container_log_level": "20",
+    "sagemaker_job_name": "\"convoy-tuning-2024-01-01-00-00-00-000\"",
+    "sagemaker_region": "\"us-east-1\"",
+}
+TUNING_RESERVED = {k: v for k, v in TUNING_CHILD_HYPERPARAMETERS.items() if k.startswith(("_", "sagemaker_"))}
 
 
 def make_ml_root(channels, hyperparameters, resource=None, name="opt-ml"):
@@ -164,3 +207,52 @@ def link_tree_into(src):
         for child in Path(src).iterdir():
             os.symlink(child, folder / child.name)
     return fill
+
+
+def wait_until_listening(proc, timeout_s=60):
+    """Waits for convoy-serve's "listening on http://HOST:PORT" line on proc's stderr (a text
+    pipe), then keeps draining stderr in the background. Returns the lines read so far."""
+    lines, ready = [], threading.Event()
+
+    def drain():
+        with proc.stderr:
+            for line in proc.stderr:
+                lines.append(line)
+                if line.startswith("listening on "):
+                    ready.set()
+        ready.set()  # ended without listening: the caller sees why
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not ready.wait(limit(timeout_s)):
+        raise AssertionError(f"serve did not start listening within {timeout_s} s: {''.join(lines)[-2000:]}")
+    if not any(l.startswith("listening on ") for l in lines):
+        proc.wait(timeout=limit(10))
+        raise AssertionError(f"serve exited with {proc.returncode}: {''.join(lines)[-2000:]}")
+    return lines
+
+
+def wait_for_ping(port, proc, timeout_s=60):
+    """The status of GET /ping once the server has said it listens."""
+    wait_until_listening(proc, timeout_s)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=limit(10)) as r:
+        return r.status
+
+
+def post_invocations(port, body, content_type, accept=None, headers_only=False):
+    """(status, content type, body) of POST /invocations. headers_only: send the headers (with
+    the body's Content-Length) and read the answer without sending the body, as a server that
+    refuses a body by its length answers before reading it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=limit(120))
+    try:
+        conn.putrequest("POST", "/invocations")
+        conn.putheader("Content-Type", content_type)
+        conn.putheader("Content-Length", str(len(body)))
+        if accept:
+            conn.putheader("Accept", accept)
+        conn.endheaders()
+        if not headers_only:
+            conn.send(body)
+        r = conn.getresponse()
+        return r.status, r.getheader("Content-Type"), r.read()
+    finally:
+        conn.close()

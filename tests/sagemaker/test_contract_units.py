@@ -1,15 +1,20 @@
 """The pieces of the container contract on their own: hyperparameters, channels, the
 multi-host role decision and the mpirun command line."""
+import io
 import json
 import os
 import stat
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
 import sm_support  # puts sagemaker/ on sys.path
-from convoy_sm import channels, hyperparameters, mpi
+from convoy_sm import channels, cuda_compat, hyperparameters, mpi
 from convoy_sm.paths import ContractError
+
+
+TUNING_CHILD_HYPERPARAMETERS = sm_support.TUNING_CHILD_HYPERPARAMETERS
 
 
 class HyperparameterTest(unittest.TestCase):
@@ -54,6 +59,19 @@ class HyperparameterTest(unittest.TestCase):
         with self.assertRaises(ContractError) as e:
             hyperparameters.split({"epochs": "2", "learning_rate": "0.1"})
         self.assertIn("learning_rate", str(e.exception))
+
+    def test_tuning_job_reserved_keys_are_ignored(self):
+        # hyperparameters.json of a training job that a tuning job started through the SageMaker
+        # Python SDK: the tuned values, the static ones, and the keys SageMaker and the SDK add.
+        flags, mpi_settings = hyperparameters.split(TUNING_CHILD_HYPERPARAMETERS)
+        self.assertEqual(flags, ["--batch-size", "128", "--epochs", "4", "--lr", "0.0734"])
+        self.assertEqual(mpi_settings, {})
+
+    def test_other_underscore_keys_are_still_refused(self):
+        for key in ("_tuning_objective", "_learning_rate", "tuning_objective_metric"):
+            with self.assertRaises(ContractError) as e:
+                hyperparameters.split(dict(TUNING_CHILD_HYPERPARAMETERS, **{key: "1"}))
+            self.assertIn(key, str(e.exception))
 
     def test_container_owned_flags_are_refused(self):
         for key in ("data", "out", "resume", "checkpoint-dir"):
@@ -174,6 +192,17 @@ class MpiTest(unittest.TestCase):
             self.assertIn(part, text)
         self.assertNotIn("--NCCL_DEBUG", text)
 
+    def test_efa_and_nccl_settings_reach_every_rank(self):
+        env = {"FI_PROVIDER": "efa", "FI_EFA_USE_DEVICE_RDMA": "1", "RDMAV_FORK_SAFE": "1", "NCCL_PROTO": "simple",
+               "NCCL_DEBUG": "TRACE", "HOME": "/root", "LD_PRELOAD": "x.so"}
+        text = " ".join(mpi.mpirun_command(["algo-1", "algo-2"], 8, "eth0", ["convoy-train"], env=env))
+        for name in ("FI_PROVIDER", "FI_EFA_USE_DEVICE_RDMA", "RDMAV_FORK_SAFE", "NCCL_PROTO"):
+            self.assertIn(f"-x {name} ", text)
+        self.assertIn("-x NCCL_DEBUG=WARN", text)  # the container's own setting, not passed twice
+        self.assertNotIn("-x NCCL_DEBUG ", text)
+        self.assertNotIn("HOME", text)
+        self.assertNotIn("LD_PRELOAD", text)
+
     def test_mpirun_command_runs_under_real_mpirun(self):
         # The options must be ones this Open MPI accepts: run it on this host with `true`.
         import socket
@@ -186,12 +215,60 @@ class MpiTest(unittest.TestCase):
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=sm_support.limit(60))
         self.assertEqual(result.returncode, 0, result.stderr)
 
+    def test_stop_signal_reaches_the_ranks_below_a_launcher(self):
+        # A launcher (sh, standing for mpirun) with two "ranks" (sleep): the ranks get the
+        # signal, the launcher does not, and processes of another name are left alone.
+        import signal
+        import subprocess
+        launcher = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+        self.addCleanup(lambda: (launcher.kill(), launcher.wait()))
+        deadline = time.monotonic() + sm_support.limit(10)
+        while len(mpi.descendants([launcher.pid], "sleep")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(mpi.descendants([launcher.pid], "sleep")), 2)
+        self.assertEqual(mpi.descendants([launcher.pid], "convoy-train"), [])
+        self.assertEqual(mpi.signal_local_ranks([launcher.pid], "convoy-train", signal.SIGTERM), 0)
+        log = io.StringIO()
+        self.assertEqual(mpi.signal_local_ranks([launcher.pid], "/usr/bin/sleep", signal.SIGTERM, log), 2)
+        self.assertIn("SIGTERM passed to the 2 rank(s)", log.getvalue())
+        self.assertEqual(launcher.wait(timeout=sm_support.limit(10)), 0)  # the ranks ended; sh's wait returned
+
     def test_ssh_answers_false_on_closed_port(self):
         import socket
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.assertFalse(mpi.ssh_answers("127.0.0.1", port, timeout=0.5))
+
+
+
+class CudaCompatTest(unittest.TestCase):
+    def setUp(self):
+        root = sm_support.new_dir("compat")
+        self.compat = root / "compat"
+        self.compat.mkdir()
+        (self.compat / "libcuda.so.580.95.05").write_bytes(b"")
+        os.symlink("libcuda.so.580.95.05", self.compat / "libcuda.so.1")
+        self.driver = root / "version"
+
+    def host(self, version):
+        self.driver.write_text(f"NVRM version: NVIDIA UNIX x86_64 Kernel Module  {version}  Sun May 12 19:39:15 UTC 2024\n"
+                               "GCC version:  gcc version 7.3.1 20180712 (Red Hat 7.3.1-17) (GCC)\n")
+
+    def test_older_host_driver_gets_the_compat_libraries_first(self):
+        self.host("535.183.01")
+        env, why = cuda_compat.environment({"LD_LIBRARY_PATH": "/usr/local/nvidia/lib64"}, self.compat, self.driver)
+        self.assertEqual(env["LD_LIBRARY_PATH"], f"{self.compat}:/usr/local/nvidia/lib64")
+        self.assertIn("535.183.1 is older", why)
+
+    def test_new_enough_driver_no_gpu_or_no_compat_package_change_nothing(self):
+        for version in ("580.95.05", "580.105.08", "590.1"):
+            self.host(version)
+            self.assertEqual(cuda_compat.environment({"A": "1"}, self.compat, self.driver), ({"A": "1"}, None))
+        self.driver.unlink()  # no NVIDIA driver: a CPU host
+        self.assertEqual(cuda_compat.environment({}, self.compat, self.driver), ({}, None))
+        self.host("535.183.01")
+        self.assertEqual(cuda_compat.environment({}, self.compat.parent / "none", self.driver), ({}, None))
 
 
 if __name__ == "__main__":

@@ -1,62 +1,29 @@
 """launch.py --dry-run writes one request per AWS call; each must be well-formed according
 to botocore's own service models (shipped inside botocore, no AWS access needed)."""
 import base64
-import json
 import re
 import subprocess
 import sys
 import unittest
-from pathlib import Path
 
+import request_checks
 import sm_support
 
 try:
     import botocore.session
-    from botocore.validate import ParamValidator
 except ImportError:  # the tests run with /usr/bin/python3, which has python3-botocore
     botocore = None
 
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/convoy:cuda"
-ROLE = "arn:aws:iam::123456789012:role/convoy-sagemaker"
-
-
-def check_patterns(testcase, value, shape, where):
-    """ParamValidator checks types, required members and lengths; also check the regex
-    patterns the model gives for names (job, model, endpoint, ...)."""
-    if shape.type_name == "structure":
-        for name, member in shape.members.items():
-            if name in value:
-                check_patterns(testcase, value[name], member, f"{where}.{name}")
-    elif shape.type_name == "list":
-        for i, item in enumerate(value):
-            check_patterns(testcase, item, shape.member, f"{where}[{i}]")
-    elif shape.type_name == "map":
-        for k, v in value.items():
-            check_patterns(testcase, k, shape.key, f"{where} key")
-            check_patterns(testcase, v, shape.value, f"{where}[{k}]")
-    elif shape.type_name == "string" and "pattern" in shape.metadata:
-        pattern = shape.metadata["pattern"]
-        try:
-            compiled = re.compile(pattern)
-        except re.error:
-            return  # a few service patterns use Java-only syntax
-        testcase.assertTrue(compiled.fullmatch(value), f"{where}={value!r} does not match {pattern}")
+IMAGE, ROLE = request_checks.IMAGE, request_checks.ROLE
 
 
 @unittest.skipIf(botocore is None, "botocore not importable (run with /usr/bin/python3)")
 class DryRunTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.out = sm_support.new_dir("dry-run")
-        data = sm_support.small_archive()
         cls.image_file = sm_support.some_test_jpeg()
-        cmd = [sys.executable, str(sm_support.SAGEMAKER_DIR / "launch.py"), "--image", IMAGE, "--role", ROLE,
-               "--bucket", "convoy-test-bucket", "--data", str(data), "--instance-type", "ml.g5.xlarge",
-               "--instance-count", "2", "--spot", "--max-run", "7200", "--hp", "epochs=10", "--hp", "batch_size=256",
-               "--hp", "model=quick", "--invoke-image", str(cls.image_file), "--job-name", "convoy-test-1",
-               "--dry-run", str(cls.out)]
-        cls.result = subprocess.run(cmd, capture_output=True, text=True, timeout=sm_support.limit(60))
-        cls.requests = [json.loads(p.read_text()) for p in sorted(cls.out.glob("*.json"))]
+        cls.result, cls.requests = request_checks.dry_run(request_checks.train_argv(),
+                                                          sm_support.new_dir("dry-run"))
         cls.session = botocore.session.get_session()
 
     def test_every_request_validates_against_botocore(self):
@@ -65,17 +32,7 @@ class DryRunTest(unittest.TestCase):
         self.assertEqual(ops, ["upload_file", "CreateTrainingJob", "CreateModel", "CreateEndpointConfig",
                                "CreateEndpoint", "InvokeEndpoint"])
         for r in self.requests:
-            params = dict(r["params"])
-            service, operation = r["service"], r["operation"]
-            if operation == "upload_file":  # boto3's upload_file becomes PutObject(s)
-                self.assertTrue(Path(params.pop("Filename")).stat().st_size > 0)
-                service, operation = "s3", "PutObject"
-            if isinstance(params.get("Body"), dict):
-                params["Body"] = base64.b64decode(params["Body"]["base64"])
-            shape = self.session.get_service_model(service).operation_model(operation).input_shape
-            report = ParamValidator().validate(params, shape)
-            self.assertFalse(report.has_errors(), f"{operation}: {report.generate_report()}")
-            check_patterns(self, params, shape, operation)
+            self.assertEqual(request_checks.problems(self.session, r), [])
 
     def test_training_job_contents(self):
         job = next(r["params"] for r in self.requests if r["operation"] == "CreateTrainingJob")
@@ -111,6 +68,68 @@ class DryRunTest(unittest.TestCase):
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=sm_support.limit(60))
         self.assertEqual(result.returncode, 1)
         self.assertIn("MaxWaitTimeInSeconds", result.stderr)
+
+
+
+@unittest.skipIf(botocore is None, "botocore not importable (run with /usr/bin/python3)")
+class TransformDryRunTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.session = botocore.session.get_session()
+        cls.inputs = request_checks.transform_inputs()
+
+    def test_each_content_type_gives_its_split_and_validates(self):
+        expected = {"image/jpeg": ("None", "SingleRecord", "application/json", 3),
+                    "application/jsonlines": ("Line", "MultiRecord", "application/jsonlines", 1),
+                    "text/csv": ("Line", "MultiRecord", "application/jsonlines", 1)}
+        for content_type, folder in self.inputs.items():
+            with self.subTest(content_type=content_type):
+                name = "convoy-transform-" + content_type.split("/")[1]
+                result, reqs = request_checks.dry_run(request_checks.transform_argv(folder, name),
+                                                      sm_support.new_dir("dry"))
+                self.assertEqual(result.returncode, 0, result.stderr)
+                split, strategy, accept, files = expected[content_type]
+                self.assertEqual([r["operation"] for r in reqs],
+                                 ["upload_file"] * files + ["CreateModel", "CreateTransformJob"])
+                for r in reqs:
+                    self.assertEqual(request_checks.problems(self.session, r), [])
+                job = reqs[-1]["params"]
+                self.assertEqual(job["TransformInput"]["ContentType"], content_type)  # told by the file names
+                self.assertEqual(job["TransformInput"]["SplitType"], split)
+                self.assertEqual(job["BatchStrategy"], strategy)
+                self.assertEqual(job["TransformOutput"]["Accept"], accept)
+                self.assertEqual(job["MaxPayloadInMB"], 20)
+                self.assertEqual(job["ModelName"], reqs[-2]["params"]["ModelName"])
+                self.assertTrue(reqs[-2]["params"]["PrimaryContainer"]["ModelDataUrl"].endswith(
+                    "/convoy/output/convoy-test-1/output/model.tar.gz"))  # where the training job put it
+                uploaded = {f"s3://{r['params']['Bucket']}/{r['params']['Key']}" for r in reqs[:files]}
+                self.assertTrue(all(u.startswith(job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
+                                    for u in uploaded))
+
+    def test_existing_model_and_s3_input(self):
+        argv = ["transform", "--bucket", "b-1", "--input", "s3://b-1/images/", "--model-name", "convoy-m",
+                "--content-type", "application/x-image", "--job-name", "t-1"]
+        result, reqs = request_checks.dry_run(argv, sm_support.new_dir("dry"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual([r["operation"] for r in reqs], ["CreateTransformJob"])
+        self.assertEqual(request_checks.problems(self.session, reqs[0]), [])
+        self.assertEqual(reqs[0]["params"]["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"], "s3://b-1/images/")
+
+    def test_refusals_say_what_to_do(self):
+        big = sm_support.new_dir("big")
+        (big / "all.json").write_bytes(b" " * (7 * 2**20))
+        cases = [
+            (["--input", str(big), "--model-name", "m", "--max-payload-mb", "6"], "over --max-payload-mb 6"),
+            (["--input", "s3://b-1/x/", "--model-name", "m"], "--content-type is needed with an s3:// input"),
+            (["--input", str(self.inputs["text/csv"])], "give --model-name, or --image and --role"),
+            (["--input", str(self.inputs["text/csv"]), "--model-name", "m", "--max-payload-mb", "101"],
+             "SageMaker allows 0 to 100"),
+        ]
+        for argv, message in cases:
+            result, reqs = request_checks.dry_run(["transform", "--bucket", "b-1", *argv], sm_support.new_dir("dry"))
+            self.assertEqual(result.returncode, 1, argv)
+            self.assertIn(message, result.stderr)
+            self.assertEqual(reqs, [])
 
 
 if __name__ == "__main__":

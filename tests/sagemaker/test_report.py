@@ -2,12 +2,14 @@
 SageMaker model.tar.gz, and a second run with other settings; the Markdown table and the
 SVG plot."""
 import json
+import shutil
 import subprocess
 import tarfile
 import unittest
 import xml.etree.ElementTree as ET
 
 import sm_support
+from convoy_sm.job_record import write_job_record
 
 
 @unittest.skipUnless(sm_support.executable(sm_support.CONVOY_REPORT) and sm_support.executable(sm_support.CONVOY_TRAIN),
@@ -51,8 +53,9 @@ class ReportTest(unittest.TestCase):
             self.assertEqual(row[col["final test acc"]], f"{report['final']['test_acc'] * 100:.2f}%")
             self.assertEqual(row[col["epochs"]], str(len(report["epochs"])))
             self.assertEqual(row[col["world size"]], "1")
-            self.assertEqual(row[col["$/hour"]], "0.500")
-            self.assertEqual(row[col["cost"]], f"${report['final']['total_s'] / 3600 * 0.5:.4f}")
+            self.assertEqual(row[col["$/hour"]], "0.500 (own)")  # a local run: the user's own price
+            self.assertEqual(row[col["cost"]], f"${report['final']['total_s'] / 3600 * 0.5:.4f} (own)")
+            self.assertEqual(row[col["billed time"]], "-")
             reached = [e["elapsed_s"] for e in report["epochs"] if e["test_acc"] >= 0.15]
             self.assertEqual(row[col["time to 15%"]] == "not reached", not reached)
         self.assertEqual(rows["convoy-job-1"][col["final test acc"]], rows["local-2threads"][col["final test acc"]])
@@ -77,6 +80,68 @@ class ReportTest(unittest.TestCase):
         bad = self.report(str(self.runs / "local-1thread"), "--price", "local=cheap")
         self.assertEqual(bad.returncode, 1)
         self.assertIn("--price 'local=cheap'", bad.stderr)
+
+    def sagemaker_job(self, name, record=None, instance_type="ml.c5.xlarge", count=2):
+        """JOB/output/model.tar.gz as SageMaker leaves it, from the 2-thread run's files with the
+        report saying SageMaker ran it; with `record`, the sagemaker-job.json launch.py writes."""
+        report = dict(self.reports["local-2threads"])
+        report["machine"] = dict(report["machine"], platform="sagemaker", instance_type=instance_type,
+                                 host_count=count, training_job_name=name)
+        out = self.runs / name / "output"
+        out.mkdir(parents=True)
+        (self.runs / name / "report.json.tmp").write_text(json.dumps(report))
+        with tarfile.open(out / "model.tar.gz", "w:gz") as tar:
+            tar.add(self.runs / "local-2threads" / "model.convoy", arcname="model.convoy")
+            tar.add(self.runs / name / "report.json.tmp", arcname="report.json")
+        (self.runs / name / "report.json.tmp").unlink()
+        if record:
+            described = {"TrainingJobName": name, "TrainingJobStatus": "Completed",
+                         "TrainingJobArn": f"arn:aws:sagemaker:eu-west-1:123456789012:training-job/{name}",
+                         "ResourceConfig": {"InstanceType": instance_type, "InstanceCount": count}, **record}
+            write_job_record(self.runs, described)
+        return out / "model.tar.gz"
+
+    def test_cost_from_billable_time(self):
+        billed = self.sagemaker_job("job-billed", {"BillableTimeInSeconds": 250, "TrainingTimeInSeconds": 900})
+        unbilled = self.sagemaker_job("job-unbilled")
+        for path in (billed, billed.parent.parent):  # the archive, or the job's folder
+            result = self.report(str(path), str(unbilled), "--price", "ml.c5.xlarge=0.5")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            lines = [l for l in result.stdout.splitlines() if l.startswith("| ")]
+            header = [c.strip() for c in lines[0].split("|")[1:-1]]
+            rows = {l.split("|")[1].strip(): dict(zip(header, (c.strip() for c in l.split("|")[1:-1])))
+                    for l in lines[1:]}
+            row = rows["job-billed"]
+            self.assertEqual(row["where"], "sagemaker x2")
+            self.assertEqual(row["billed time"], "4.2 min x2")
+            self.assertEqual(row["$/hour"], "0.500")
+            self.assertEqual(row["cost"], f"${250 / 3600 * 0.5 * 2:.4f}")  # billable s x instances x price
+            # Without the record: the run's own time, marked as leaving out what SageMaker bills besides.
+            total_s = self.reports["local-2threads"]["final"]["total_s"]
+            self.assertEqual(rows["job-unbilled"]["billed time"], "unknown")
+            self.assertEqual(rows["job-unbilled"]["cost"], f"~${total_s / 3600 * 0.5 * 2:.4f}")
+        broken = self.runs / "job-broken"
+        shutil.copytree(billed.parent.parent, broken)
+        (broken / "sagemaker-job.json").write_text('{"BillableTimeInSeconds": -3}')
+        result = self.report(str(broken))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("sagemaker-job.json: not a SageMaker job record", result.stderr)
+
+    def test_prices_from_an_aws_offer_file(self):
+        job = self.sagemaker_job("job-offer", {"BillableTimeInSeconds": 3600}, instance_type="ml.c5.xlarge", count=1)
+        offer = sm_support.SOURCE_DIR / "tests" / "sagemaker" / "data" / "sagemaker-offer-sample.json"
+        for region, usd in (("us-east-1", "0.250"), ("eu-west-1", "0.270")):  # Training, not Hosting (0.300)
+            result = self.report(str(job), "--prices-from", str(offer), "--region", region)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            row = next(l for l in result.stdout.splitlines() if l.startswith("| job-offer"))
+            self.assertEqual([c.strip() for c in row.split("|")[-3:-1]], [usd, "$" + usd + "0"])
+            self.assertIn("AWS Price List AmazonSageMaker 20240501000000", result.stdout)
+        result = self.report(str(job), "--prices-from", str(offer), "--region", "ap-south-1")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("no Training instance prices for region ap-south-1", result.stderr)
+        result = self.report(str(job), "--prices-from", str(sm_support.SAGEMAKER_DIR / "prices.json"))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("not an AWS Price List offer file", result.stderr)
 
     def test_price_table_file(self):
         prices = sm_support.SOURCE_DIR / "sagemaker" / "prices.json"

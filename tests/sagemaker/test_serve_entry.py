@@ -3,25 +3,12 @@ port (SAGEMAKER_BIND_TO_PORT); /ping and /invocations answer."""
 import json
 import subprocess
 import sys
-import time
 import unittest
 import urllib.error
 import urllib.request
 
 import sm_support
 
-
-def wait_for_ping(port, proc, timeout_s=60):
-    deadline = time.monotonic() + sm_support.limit(timeout_s)
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited with {proc.returncode}: {proc.stderr.read()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
-                return r.status
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise AssertionError(f"no answer on /ping within {timeout_s} s")
 
 
 @unittest.skipUnless(sm_support.executable(sm_support.CONVOY_SERVE) and sm_support.executable(sm_support.CONVOY_TRAIN),
@@ -37,17 +24,17 @@ class ServeEntryTest(unittest.TestCase):
                         "--batch-size", "32", "--threads", "2", "--out", str(out), "--no-progress"],
                        check=True, capture_output=True, timeout=sm_support.limit(300))
 
-    def start(self, port):
-        env = sm_support.entry_env(self.root, SAGEMAKER_BIND_TO_PORT=str(port))
+    def start(self, port, **env):
+        env = sm_support.entry_env(self.root, SAGEMAKER_BIND_TO_PORT=str(port), **env)
         proc = subprocess.Popen([sys.executable, str(sm_support.SAGEMAKER_DIR / "serve")], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))  # stderr: see wait_for_ping
         return proc
 
     def test_ping_and_invocations(self):
         port = sm_support.free_port()
         proc = self.start(port)
-        self.assertEqual(wait_for_ping(port, proc), 200)
+        self.assertEqual(sm_support.wait_for_ping(port, proc), 200)
         image = sm_support.some_test_jpeg("ship", 0).read_bytes()
         request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=image,
                                          headers={"Content-Type": "image/jpeg", "Accept": "application/json"})
@@ -58,6 +45,47 @@ class ServeEntryTest(unittest.TestCase):
         self.assertTrue(any(name in text for name in ("airplane", "ship", "cat", "truck")), text[:300])
         proc.send_signal(15)  # SIGTERM: convoy-serve is the process itself (exec)
         self.assertEqual(proc.wait(timeout=sm_support.limit(30)), 0)
+
+    @unittest.skipUnless(sm_support.have_pil(), "python3-pil is needed to turn the JPEGs into pixel records")
+    def test_batch_transform_json_lines_over_6_mib(self):
+        # A multi-record batch-transform request (SplitType Line, BatchStrategy MultiRecord):
+        # every real image of the small set as one JSON Lines record, over 6 MiB in all.
+        jpegs, body = sm_support.transform_body()
+        self.assertGreater(len(body), 6 * 1024 * 1024)
+
+        port = sm_support.free_port()
+        proc = self.start(port, SAGEMAKER_MAX_PAYLOAD_IN_MB="16")
+        self.assertEqual(sm_support.wait_for_ping(port, proc), 200)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/execution-parameters", timeout=10) as r:
+            self.assertEqual(json.loads(r.read())["MaxPayloadInMB"], 16)
+        status, content_type, answer = sm_support.post_invocations(port, body, "application/jsonlines")
+        self.assertEqual(status, 200, answer[:300])
+        self.assertEqual(content_type, "application/jsonlines")  # JSON Lines in, JSON Lines out
+        predictions = [json.loads(l) for l in answer.decode().splitlines()]
+        self.assertEqual(len(predictions), len(jpegs))            # one line per record, in order
+        # The same records as application/json with Accept: application/json.
+        status, content_type, answer = sm_support.post_invocations(port, body, "application/json",
+                                                                   accept="application/json")
+        self.assertEqual(status, 200, answer[:300])
+        self.assertEqual(json.loads(answer)["predictions"], predictions)
+        # Record k answers for image k: the JPEG itself gives the same prediction.
+        for k in (0, 1, 50, len(jpegs) - 1):
+            status, _, one = sm_support.post_invocations(port, jpegs[k].read_bytes(), "image/jpeg")
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(one)["predictions"][0]["label"], predictions[k]["label"], k)
+        proc.send_signal(15)
+        self.assertEqual(proc.wait(timeout=sm_support.limit(30)), 0)
+
+        # Without the setting the limit is SageMaker's default 6 MB; 0 means no fixed limit.
+        for setting, expected in ((None, 413), ("0", 200)):
+            port = sm_support.free_port()
+            proc = self.start(port, **({"SAGEMAKER_MAX_PAYLOAD_IN_MB": setting} if setting else {}))
+            self.assertEqual(sm_support.wait_for_ping(port, proc), 200)
+            status, _, answer = sm_support.post_invocations(port, body, "application/jsonlines",
+                                                            headers_only=expected == 413)
+            self.assertEqual(status, expected, answer[:300])
+            proc.send_signal(15)
+            self.assertEqual(proc.wait(timeout=sm_support.limit(30)), 0)
 
     def test_missing_model_fails_with_a_reason(self):
         empty = sm_support.new_dir("serve-empty")

@@ -27,8 +27,9 @@ def metric_values(stdout):
 @needs_train
 class TrainEntryTest(unittest.TestCase):
     def test_archive_channel_hyperparameter_strings_model_and_report(self):
+        # With the keys a hyperparameter tuning job adds to each of its training jobs.
         root = sm_support.make_ml_root({"training": sm_support.copy_file_into(sm_support.small_archive())},
-                                       dict(sm_support.SHORT, epochs="2", sagemaker_program="\"train\""))
+                                       dict(sm_support.SHORT, epochs="2", **sm_support.TUNING_RESERVED))
         result = sm_support.run_train(root)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertFalse((root / "output" / "failure").exists())
@@ -129,6 +130,42 @@ class TrainEntryTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("mpirun --host localhost:2 -np 2", result.stderr)
         report = json.loads((root / "output" / "data" / "report.json").read_text())
+        self.assertEqual(report["distributed"]["world_size"], 2)
+
+    @unittest.skipUnless(sm_support.train_has("--bucket-mb") and sm_support.train_has("--resume")
+                         and shutil.which("mpirun"), "convoy-train lacks data parallelism or resume, or no mpirun")
+    def test_sigterm_under_mpirun_checkpoints_every_rank_and_exits_zero(self):
+        # StopTrainingJob on an MPI job: SIGTERM reaches the entry point while two ranks train
+        # under mpirun. Every rank must stop at the same step, rank 0 must write a checkpoint,
+        # and the entry point must exit 0 (SageMaker marks a non-zero exit as a failed job).
+        hp = dict(sm_support.SHORT, epochs="6", threads="1", sagemaker_mpi_num_of_processes_per_host="2")
+        resource = {"current_host": "localhost", "hosts": ["localhost"], "network_interface_name": "lo"}
+        root = sm_support.make_ml_root({"training": sm_support.copy_file_into(sm_support.small_archive())}, hp,
+                                       resource=resource)
+        proc = subprocess.Popen([sys.executable, str(sm_support.SAGEMAKER_DIR / "train")],
+                                env=sm_support.entry_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        first = proc.stdout.readline()  # rank 0's first epoch line (under --tag-output)
+        self.assertIn("epoch=1 ", first)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=sm_support.limit(120))
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("passed to the 2 rank(s) on this host", err)
+        self.assertIn("stopped by SIGTERM", err)
+        self.assertFalse((root / "output" / "failure").exists())
+        checkpoints = sorted((root / "checkpoints").glob("checkpoint-*.convoy"))
+        self.assertTrue(checkpoints, "no checkpoint written on SIGTERM")
+        self.assertNotIn("epoch=6 ", first + out)
+        # Both ranks stopped by themselves (mpirun tags each rank's lines), none was killed.
+        for rank in (0, 1):
+            self.assertIn(f"[1,{rank}]<stderr>:convoy-train: stopped by", err)
+
+        # The restarted job resumes on two ranks and finishes.
+        result = sm_support.run_train(root, timeout=180)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("resuming from the checkpoints", result.stderr)
+        report = json.loads((root / "output" / "data" / "report.json").read_text())
+        self.assertEqual(report["epochs"][-1]["epoch"], 6)
         self.assertEqual(report["distributed"]["world_size"], 2)
 
 

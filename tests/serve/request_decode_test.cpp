@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/crc32.h"
+#include "engine/error.h"
 #include "engine/rng.h"
 #include "serve/request_decode.h"
 #include "serve_test_helpers.h"
@@ -48,6 +49,69 @@ TEST(DecodeRequest, JsonFlatChwFloatsAndBareArray) {
   EXPECT_EQ(r.images, a);
   const auto& bare = ok(decode_request("application/json", nlohmann::json::array({flat, flat}).dump()));
   EXPECT_EQ(bare.count, 2);
+}
+
+// One image as a bare record: the flat CHW array, or (nested) the 32x32x3 HWC array.
+std::string flat_record(const std::vector<uint8_t>& chw) { return nlohmann::json(chw).dump(); }
+std::string nested_record(const std::vector<uint8_t>& chw) {
+  return nlohmann::json::parse(test::json_instances({chw}))["instances"][0].dump();
+}
+
+TEST(DecodeRequest, SeveralJsonRecordsAddUpInOrder) {
+  // What batch transform sends with SplitType Line: the records of a mini-batch joined by
+  // newlines. Each record form: an instances object, one flat image, one nested image, a
+  // bare list of images.
+  std::vector<std::vector<uint8_t>> img;
+  for (uint64_t s = 20; s < 26; ++s) img.push_back(random_image(s));
+  const std::string body = test::json_instances({img[0], img[1]}) + "\n" + flat_record(img[2]) + "\r\n" +
+                           nested_record(img[3]) + "\n\n" + "[" + flat_record(img[4]) + "," + flat_record(img[5]) +
+                           "]\n";
+  for (const char* type : {"application/json", "application/jsonlines", "application/x-jsonlines; charset=utf-8"}) {
+    const auto& r = ok(decode_request(type, body));
+    ASSERT_EQ(r.count, 6) << type;
+    for (size_t i = 0; i < img.size(); ++i)
+      EXPECT_EQ(std::vector<uint8_t>(r.images.begin() + i * 3072, r.images.begin() + (i + 1) * 3072), img[i]) << i;
+    EXPECT_EQ(r.format, media_type(type));
+  }
+  // One record on its own is the same as in a list.
+  EXPECT_EQ(ok(decode_request("application/json", flat_record(img[2]))).images, img[2]);
+  EXPECT_EQ(ok(decode_request("application/jsonlines", nested_record(img[3]) + "\n")).images, img[3]);
+}
+
+TEST(DecodeRequest, AJsonLinesErrorNamesItsLine) {
+  const auto a = random_image(30);
+  std::string short_image = flat_record(a);
+  short_image.erase(short_image.rfind(','));
+  short_image += "]";
+  for (const std::string& bad : {short_image, std::string("[1, 2"), std::string("{\"instances\": []}"),
+                                 std::string("cat"), std::string("42")}) {
+    const std::string body = flat_record(a) + "\n" + nested_record(a) + "\n" + bad + "\n" + flat_record(a) + "\n";
+    const auto r = decode_request("application/jsonlines", body);
+    ASSERT_EQ(status_of(r), 400) << bad;
+    EXPECT_EQ(std::get<RequestError>(r).message.rfind("line 3: ", 0), 0u) << std::get<RequestError>(r).message;
+  }
+  EXPECT_EQ(status_of(decode_request("application/jsonlines", " \n\n")), 400);
+  DecodeLimits two;
+  two.max_images = 2;
+  EXPECT_EQ(status_of(decode_request("application/jsonlines", flat_record(a) + "\n" + flat_record(a) + "\n" +
+                                                                   flat_record(a), two)), 413);
+}
+
+TEST(DecodeRequest, PayloadLimitFollowsSageMakersSetting) {
+  EXPECT_EQ(limits_for_payload_mb(6).max_body_bytes, size_t(6) << 20);
+  EXPECT_EQ(limits_for_payload_mb(6).max_images, 4096);
+  EXPECT_EQ(limits_for_payload_mb(100).max_body_bytes, size_t(100) << 20);
+  EXPECT_EQ(limits_for_payload_mb(100).max_images, (int64_t(100) << 20) / 3072);  // 100 MiB of raw images
+  EXPECT_EQ(limits_for_payload_mb(0).max_body_bytes, kMaxUnlimitedPayloadBytes);
+  EXPECT_THROW(limits_for_payload_mb(-1), Error);
+  EXPECT_THROW(limits_for_payload_mb(101), Error);
+  // 7 MiB of CIFAR records: over the default, within a 16 MB setting.
+  std::string records;
+  const auto a = random_image(31);
+  while (records.size() < (size_t(7) << 20)) records += '\x03' + as_string(a);
+  EXPECT_EQ(status_of(decode_request("application/octet-stream", records)), 413);
+  EXPECT_EQ(ok(decode_request("application/octet-stream", records, limits_for_payload_mb(16))).count,
+            static_cast<int64_t>(records.size() / 3073));
 }
 
 TEST(DecodeRequest, BadJsonIs400) {
