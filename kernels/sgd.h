@@ -12,9 +12,10 @@
 
 namespace convoy::kernels {
 
+// The kernel's arguments, all set by the caller (train/optimizer.h holds the recipe's values).
 struct SgdHyper {
-  float lr = 0.01f;
-  float momentum = 0.9f;
+  float lr = 0.0f;
+  float momentum = 0.0f;
   float weight_decay = 0.0f;
   bool nesterov = false;
 };

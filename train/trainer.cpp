@@ -11,6 +11,32 @@
 #include "train/evaluate.h"
 
 namespace convoy {
+
+LrSchedule default_schedule() {
+  LrSchedule s;
+  s.kind = LrSchedule::Kind::one_cycle;
+  s.lr = 0.2;
+  return s;
+}
+
+nlohmann::json recipe_json(const TrainOptions& t) {
+  nlohmann::json schedule;
+  to_json(schedule, t.schedule);
+  return {{"epochs", t.epochs},
+          {"batch_size", t.batch_size},
+          {"lr", t.schedule.lr},
+          {"schedule", schedule},
+          {"momentum", t.sgd.momentum},
+          {"nesterov", t.sgd.nesterov},
+          {"weight_decay", t.sgd.weight_decay},
+          {"label_smoothing", t.label_smoothing},
+          {"augment", t.augment},
+          {"crop_pad", t.crop_pad},
+          {"flip", t.flip},
+          {"cutout", t.cutout},
+          {"tta", t.flip_tta ? "flip" : "none"},
+          {"seed", t.seed}};
+}
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -48,11 +74,11 @@ data::LoaderOptions loader_options(const Model& model, const Context& ctx, const
 }
 
 const TrainOptions& validated(const TrainOptions& o, const data::CifarData& data) {
-  if (o.epochs <= 0) fail("--epochs must be positive, got ", o.epochs);
-  if (o.batch_size <= 0) fail("--batch-size must be positive, got ", o.batch_size);
+  if (o.epochs <= 0) fail_option("epochs", o.epochs, " must be positive");
+  if (o.batch_size <= 0) fail_option("batch_size", o.batch_size, " must be positive");
   const int world = world_of(o);
   if (o.batch_size % world != 0)
-    fail("--batch-size ", o.batch_size, " is the global batch and must split evenly over the ", world,
+    fail_option("batch_size", o.batch_size, " is the global batch and must split evenly over the ", world,
          " ranks of this job; use a multiple of ", world);
   if (data.train.size() < o.batch_size)
     fail("the training set has ", data.train.size(), " images, fewer than one batch of ", o.batch_size);

@@ -81,7 +81,7 @@ TEST(CudaSgd, MissingBufferWithMomentumIsAnError) {
   CONVOY_REQUIRE_CUDA_DEVICE();
   DeviceVec<float> p(random_vector(5, 1)), g(random_vector(5, 2));
   k::SgdTensor t{p.get(), g.get(), nullptr, 5, 1.0f};
-  EXPECT_THROW(k::cuda::sgd_update(cuda_exec(), k::SgdHyper{}, &t, 1), Error);
+  EXPECT_THROW(k::cuda::sgd_update(cuda_exec(), k::SgdHyper{0.1f, 0.9f, 0.0f, false}, &t, 1), Error);
 }
 
 }  // namespace
