@@ -84,7 +84,7 @@ void append_dataset(Dataset& into, const Dataset& part) {
 
 void check_train_batches(const LoadOptions& options) {
   if (options.train_batches < 1 || options.train_batches > 5)
-    fail("--train-batches ", options.train_batches, ": must be in 1..5 (CIFAR-10 has data_batch_1..5)");
+    fail_option("train_batches", options.train_batches, ": must be in 1..5 (CIFAR-10 has data_batch_1..5)");
 }
 
 static std::string read_text_file(const std::string& path) {

@@ -111,12 +111,12 @@ std::unique_ptr<Communicator> make_communicator(std::string_view backend, Device
   if (backend == "local") {
     const LaunchInfo info = launch_info();
     if (info.world_size > 1)
-      fail("--dist local in a job of ", info.world_size, " processes: every rank would train alone; use --dist auto");
+      fail_option("dist", "local in a job of ", info.world_size, " processes: every rank would train alone; use auto");
     return make_local_communicator();
   }
   if (backend == "mpi") return make_mpi_communicator();
   if (backend == "nccl") return make_nccl_communicator(device);
-  if (backend != "auto") fail("--dist '", backend, "': use auto, local, mpi or nccl");
+  if (backend != "auto") fail_option("dist", "'", backend, "': use auto, local, mpi or nccl");
   const LaunchInfo info = launch_info();
   if (info.world_size == 1) return make_local_communicator();
   if (device.is_cuda() && nccl_built()) return make_nccl_communicator(device);

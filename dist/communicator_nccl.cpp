@@ -54,7 +54,7 @@ class NcclPending final : public PendingReduce {
 class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(LaunchInfo info, Device device) : Communicator(info), device_(device) {
-    if (!device.is_cuda()) fail("--dist nccl needs a CUDA device (--device cuda); use --dist mpi on the CPU");
+    if (!device.is_cuda()) fail_option("dist", "nccl needs a CUDA device; use mpi on the CPU");
     host_ = make_mpi_communicator();  // metrics and the unique id travel over MPI
     info_ = host_->info();
     cuda_backend::set_device(device.index);

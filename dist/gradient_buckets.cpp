@@ -13,7 +13,7 @@ BucketCompression parse_compression(const std::string& text) {
   if (text == "none") return BucketCompression::none;
   if (text == "fp16") return BucketCompression::fp16;
   if (text == "bf16") return BucketCompression::bf16;
-  fail("--grad-compression '", text, "': use none, fp16 or bf16");
+  fail_option("grad_compression", "'", text, "': use none, fp16 or bf16");
 }
 
 const char* to_string(BucketCompression c) {
@@ -35,7 +35,7 @@ kernels::HalfFormat half_format(BucketCompression c) {
 
 GradientBuckets::GradientBuckets(Model& model, Communicator& comm, const BucketOptions& options)
     : model_(model), comm_(comm), options_(options) {
-  if (!(options.bucket_mb > 0)) fail("--bucket-mb must be positive, got ", options.bucket_mb);
+  if (!(options.bucket_mb > 0)) fail_option("bucket_mb", options.bucket_mb, " must be positive");
   params_ = model.params();
   std::unordered_map<const Param*, int> index;
   for (std::size_t i = 0; i < params_.size(); ++i) index[params_[i]] = static_cast<int>(i);

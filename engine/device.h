@@ -23,6 +23,10 @@ struct Device {
 // Parses "cpu", "cuda", "cuda:1" or "auto"; throws convoy::Error naming the text otherwise.
 Device parse_device(std::string_view text);
 
+// Throws an OptionError for option "device" unless `device` can be used: the CPU always, a CUDA
+// device when it exists and works (the message gives the runtime's reason otherwise).
+void require_usable(Device device);
+
 // Number of usable CUDA devices; 0 when CUDA is compiled out or no driver/device works.
 int cuda_device_count();
 // Why no CUDA device is usable ("built without CUDA", or the CUDA error string); "" if one is.

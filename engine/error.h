@@ -23,6 +23,28 @@ template <typename... Parts>
   throw Error(os.str());
 }
 
+// An invalid value of a named option (TrainOptions::batch_size, the data spec, ...). The
+// message names the option as the library knows it ("batch_size 33 must ..."); a tool prints
+// its own flag in its place (tools/tool_main.cpp: "--batch-size 33 must ...").
+class OptionError : public Error {
+ public:
+  OptionError(const std::string& option, const std::string& detail)
+      : Error(option + " " + detail), option_(option), detail_(detail) {}
+  const std::string& option() const { return option_; }
+  const std::string& detail() const { return detail_; }
+
+ private:
+  std::string option_, detail_;
+};
+
+// fail_option("batch_size", o.batch_size, " must be positive"): an OptionError.
+template <typename... Parts>
+[[noreturn]] void fail_option(const std::string& option, const Parts&... parts) {
+  std::ostringstream os;
+  (os << ... << parts);
+  throw OptionError(option, os.str());
+}
+
 // Internal invariant: a failure here is a bug in convoy, so the source location is useful.
 [[noreturn]] void fail_internal(const char* file, int line, const std::string& what);
 

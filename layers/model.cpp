@@ -119,7 +119,7 @@ Model Model::from_spec(const std::string& spec) {
   if (!in) {
     std::string names;
     for (const auto& n : builtin_names()) names += (names.empty() ? "" : ", ") + n;
-    fail("--model '", spec, "': neither a built-in model (", names, ") nor a readable JSON file");
+    fail_option("model", "'", spec, "': neither a built-in model (", names, ") nor a readable JSON file");
   }
   json config;
   try {

@@ -43,7 +43,7 @@ double hourly_usd(const std::string& path, const std::string& sku, const json& t
 
 PriceTable load_offer_file(const std::string& path, const std::string& region, const std::string& component) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail("--prices-from ", path, ": cannot read the offer file");
+  if (!in) fail_option("prices_from", path, ": cannot read the offer file");
   // Keep "products" entries of this component and region, and terms.OnDemand; drop the rest
   // while parsing. The callback sees each value once complete (object_end at its depth).
   // Terms of SKUs whose product was dropped go too, when products come first (AWS's order).
@@ -72,7 +72,7 @@ PriceTable load_offer_file(const std::string& path, const std::string& region, c
   };
   const json offer = json::parse(in, keep, /*allow_exceptions=*/false);
   if (offer.is_discarded() || !offer.is_object() || !offer.contains("products") || !offer.contains("terms"))
-    fail("--prices-from ", path, ": not an AWS Price List offer file (a JSON object with \"products\" and "
+    fail_option("prices_from", path, ": not an AWS Price List offer file (a JSON object with \"products\" and "
          "\"terms\"); download AmazonSageMaker's from the Price List API");
   PriceTable table;
   table.source = "AWS Price List " + offer.value("offerCode", std::string("offer file")) + " " +
@@ -91,7 +91,7 @@ PriceTable load_offer_file(const std::string& path, const std::string& region, c
     table.usd_per_hour[type] = usd;
   }
   if (table.usd_per_hour.empty())
-    fail("--prices-from ", path, ": no ", component, " instance prices for region ", region,
+    fail_option("prices_from", path, ": no ", component, " instance prices for region ", region,
          "; check --region (the offer file's regionCode values)");
   return table;
 }

@@ -41,8 +41,7 @@ Predictor::Predictor(Model model, const PredictorOptions& options) : model_(std:
   class_names_ = model_.class_names;
   for (int k = static_cast<int>(class_names_.size()); k < num_classes_; ++k) class_names_.push_back(std::to_string(k));
   class_names_.resize(num_classes_);
-  if (options_.device.is_cuda() && cuda_device_count() <= options_.device.index)
-    fail("device ", options_.device.to_string(), ": no usable CUDA device (", cuda_unavailable_reason(), ")");
+  require_usable(options_.device);
   model_.to(options_.device);
 }
 

@@ -11,6 +11,7 @@
 #include "serve/answer_json.h"
 #include "serve/predict_inputs.h"
 #include "serve/predictor.h"
+#include "tools/cli_checks.h"
 #include "tools/tool_main.h"
 
 int run_tool(int argc, char** argv) {
@@ -28,7 +29,7 @@ int run_tool(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU threads (0 = all)")->capture_default_str();
   app.add_option("--batch-size", batch_size, "Images per forward pass")->capture_default_str()->check(CLI::Range(1, 4096));
   app.add_option("--top-k", top_k, "Classes listed per image")->capture_default_str()->check(CLI::Range(1, 1000));
-  CLI11_PARSE(app, argc, argv);
+  CONVOY_PARSE(app, argc, argv);
 
   convoy::set_num_threads(threads);
   convoy::serve::PredictorOptions po;

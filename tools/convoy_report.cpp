@@ -6,6 +6,7 @@
 #include "engine/model_file.h"
 #include "report/comparison.h"
 #include "report/price_list.h"
+#include "tools/cli_checks.h"
 #include "tools/tool_main.h"
 
 int run_tool(int argc, char** argv) {
@@ -27,7 +28,7 @@ int run_tool(int argc, char** argv) {
   app.add_option("--price", price_flags, "TYPE=USD_PER_HOUR (repeatable; 'local' for local runs)");
   app.add_option("--markdown", markdown_out, "Write the table here (default: stdout)");
   app.add_option("--svg", svg_out, "Write the plot here");
-  CLI11_PARSE(app, argc, argv);
+  CONVOY_PARSE(app, argc, argv);
 
   if (!offer_file.empty()) options.prices = convoy::report::load_offer_file(offer_file, region);
   if (!prices_file.empty()) options.prices.merge(convoy::report::load_price_table(prices_file));

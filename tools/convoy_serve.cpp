@@ -11,6 +11,7 @@
 #include "serve/predictor.h"
 #include "serve/server.h"
 #include "serve/shutdown_signal.h"
+#include "tools/cli_checks.h"
 #include "tools/tool_main.h"
 
 int run_tool(int argc, char** argv) {
@@ -33,7 +34,7 @@ int run_tool(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 4096));
   app.add_option("--timeout", timeout_s, "Read/write timeout per socket operation, seconds")
       ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
-  CLI11_PARSE(app, argc, argv);
+  CONVOY_PARSE(app, argc, argv);
 
   if (port < 0) {
     const char* env = std::getenv("SAGEMAKER_BIND_TO_PORT");

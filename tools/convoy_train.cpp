@@ -4,24 +4,16 @@
 #include <iostream>
 
 #include "engine/lr_schedule.h"
+#include "tools/cli_checks.h"
 #include "tools/tool_main.h"
 #include "train/stop_request.h"
 #include "train/trainer.h"
 
 int run_tool(int argc, char** argv) {
   convoy::TrainRunOptions o;
-  convoy::TrainOptions& t = o.train;
-  // Defaults: the quick model reaches >= 80% on CIFAR-10 in 10 epochs on 2 CPU cores.
-  t.epochs = 10;
-  t.batch_size = 128;
-  t.schedule.kind = convoy::LrSchedule::Kind::one_cycle;
-  t.schedule.lr = 0.2;
-  t.sgd.momentum = 0.9f;
-  t.sgd.weight_decay = 5e-4f;
-  t.sgd.nesterov = true;
-  t.label_smoothing = 0.1f;
-  std::string schedule = "one_cycle";
-  double warmup = 0;
+  convoy::TrainOptions& t = o.train;  // the library's defaults are the recipe (train/trainer.h)
+  std::string schedule = convoy::to_string(t.schedule.kind);
+  double warmup = t.schedule.warmup_epochs;
   bool no_augment = false, no_progress = false, no_nesterov = false;
 
   CLI::App app{"Train a convolutional network on CIFAR-10.\n"
@@ -34,9 +26,9 @@ int run_tool(int argc, char** argv) {
                  "'synthetic:N' for N). "
                  "Default: $CONVOY_DATA, else ./data/ (downloaded there if missing)");
   app.add_option("--model", o.model_spec, "quick | resnet | FILE.json")->capture_default_str();
-  app.add_option("--epochs", t.epochs, "Passes over the training set")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", t.batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", t.schedule.lr, "Learning rate (the peak for one_cycle)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", t.epochs, "Passes over the training set")->capture_default_str()->check(convoy::tools::positive());
+  app.add_option("--batch-size", t.batch_size, "Images per step")->capture_default_str()->check(convoy::tools::positive());
+  app.add_option("--lr", t.schedule.lr, "Learning rate (the peak for one_cycle)")->capture_default_str()->check(convoy::tools::positive());
   app.add_option("--schedule", schedule, "constant | step | cosine | one_cycle")->capture_default_str();
   app.add_option("--warmup-epochs", warmup, "Linear warm-up (constant, step, cosine)")->capture_default_str();
   app.add_option("--momentum", t.sgd.momentum, "SGD momentum")->capture_default_str();
@@ -44,9 +36,9 @@ int run_tool(int argc, char** argv) {
   app.add_option("--weight-decay", t.sgd.weight_decay, "L2 weight decay (not on batch-norm/bias)")->capture_default_str();
   app.add_option("--label-smoothing", t.label_smoothing, "Label smoothing in [0, 1)")->capture_default_str()->check(CLI::Range(0.0, 0.999));
   app.add_flag("--no-augment", no_augment, "No random crop / flip");
-  app.add_option("--cutout", t.cutout, "Cutout square side in pixels (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--cutout", t.cutout, "Cutout square side in pixels (0 = off)")->capture_default_str()->check(convoy::tools::non_negative());
   app.add_option("--seed", t.seed, "Random seed (initialisation, shuffling, augmentation)")->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", o.threads, "CPU threads (0 = all)")->capture_default_str()->check(convoy::tools::non_negative());
   app.add_option("--device", o.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--kernels", o.kernels, "own | vendor (cuBLAS/cuDNN on CUDA)")->capture_default_str();
   app.add_option("--train-batches", o.train_batches, "Use only data_batch_1..K of the five training batches")
@@ -60,7 +52,7 @@ int run_tool(int argc, char** argv) {
   // Data-parallel under mpirun (docs/distributed.md): --batch-size is then the global batch.
   app.add_option("--dist", o.dist_backend, "Communicator under mpirun: auto | local | mpi | nccl")->capture_default_str();
   app.add_option("--bucket-mb", t.parallel.bucket_mb, "Gradient allreduce bucket cap in MB (data-parallel)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(convoy::tools::positive());
   app.add_flag("--sync-bn", t.parallel.sync_batchnorm, "Batch-norm statistics over the global batch (data-parallel)");
   std::string compression = "none";
   app.add_option("--grad-compression", compression,
@@ -71,15 +63,15 @@ int run_tool(int argc, char** argv) {
                  "Where checkpoints go. Default: OUT/checkpoints, or the folder --resume found them in");
   app.add_option("--checkpoint-every", o.checkpoint_every,
                  "Steps between checkpoints (0 = only at each epoch end; there is always one per epoch end)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(convoy::tools::non_negative());
   app.add_option("--keep-checkpoints", o.keep_checkpoints, "Keep the newest K checkpoints")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(convoy::tools::positive());
   app.add_option("--resume", o.resume_dir,
                  "Continue the run from the newest checkpoint in DIR (or DIR/checkpoints); the other options "
                  "must be the same as the run's");
   app.add_option("--log-every", o.log_every, "Steps between OUT/metrics.jsonl records (0 = epoch records only)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  CLI11_PARSE(app, argc, argv);
+      ->capture_default_str()->check(convoy::tools::non_negative());
+  CONVOY_PARSE(app, argc, argv);
 
   t.schedule.kind = convoy::parse_lr_schedule_kind(schedule);
   t.schedule.warmup_epochs = warmup;

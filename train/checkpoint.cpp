@@ -79,6 +79,28 @@ void write_checkpoint(const std::string& path, Model& model, SgdOptimizer& optim
   write_model_file(path, header, tensors);
 }
 
+namespace {
+
+// Checkpoints written before the options were named as the library names them ("--batch-size",
+// "--data (classes)") read as today's ("batch_size", "classes").
+nlohmann::json option_keys(const nlohmann::json& recorded) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : recorded.items()) {
+    std::string k = key;
+    if (k == "--data (training images)") k = "training images";
+    else if (k == "--data (classes)") k = "classes";
+    else if (k == "flip") k = "horizontal flip";
+    else if (k.rfind("--", 0) == 0) {
+      k = k.substr(2);
+      for (char& ch : k) ch = ch == '-' ? '_' : ch;
+    }
+    out[k] = value;
+  }
+  return out;
+}
+
+}  // namespace
+
 Checkpoint read_checkpoint(const std::string& path, Model& model, SgdOptimizer& optimizer) {
   ModelFile mf = read_model_file(path);
   if (mf.header.value("format", std::string()) != kCheckpointFormat)
@@ -88,13 +110,13 @@ Checkpoint read_checkpoint(const std::string& path, Model& model, SgdOptimizer& 
     fail(path, ": checkpoint header lacks the training state or the run options");
   if (mf.header.contains("config") && mf.header["config"] != model.config())
     fail(path, ": checkpoint holds model '", mf.header["config"].value("name", std::string("?")),
-         "' with another architecture than the run's model '", model.name(), "'; resume with the same --model");
+         "' with another architecture than the run's model '", model.name(), "'; resume with the same model");
   Checkpoint c;
   c.path = path;
   c.state = TrainState::from_json(mf.header["state"], path);
   const auto& ro = mf.header["run_options"];
-  c.options.must_match = ro.value("must_match", nlohmann::json::object());
-  c.options.may_differ = ro.value("may_differ", nlohmann::json::object());
+  c.options.must_match = option_keys(ro.value("must_match", nlohmann::json::object()));
+  c.options.may_differ = option_keys(ro.value("may_differ", nlohmann::json::object()));
   const auto params = model.params();
   for (Param* p : params) restore_tensor(path, mf, p->name, p->value);
   for (Buffer& b : model.buffers()) restore_tensor(path, mf, b.name, *b.value);
@@ -105,28 +127,31 @@ Checkpoint read_checkpoint(const std::string& path, Model& model, SgdOptimizer& 
 
 std::vector<std::string> check_resume_options(const RunFingerprint& saved, const RunFingerprint& now,
                                               const std::string& path) {
-  for (const auto& [flag, value] : now.must_match.items()) {
-    const nlohmann::json before = saved.must_match.contains(flag) ? saved.must_match[flag] : nlohmann::json();
-    if (before != value)
-      fail("cannot resume from ", path, ": ", flag, " was ", short_value(before), " in that run, now ",
-           short_value(value), "; resume with the same ", flag, " (or start a fresh run in another --out)");
+  for (const auto& [option, value] : now.must_match.items()) {
+    const nlohmann::json before = saved.must_match.contains(option) ? saved.must_match[option] : nlohmann::json();
+    if (before == value) continue;
+    // Options are named as TrainRunOptions names them; the others (several words) have no flag.
+    const std::string detail = "was " + short_value(before) + " in the run checkpointed at " + path + ", now " +
+                               short_value(value) + "; resume with the same value (or start a fresh run elsewhere)";
+    if (option.find(' ') == std::string::npos) fail_option(option, detail);
+    fail("cannot resume: ", option, " ", detail);
   }
-  for (const auto& [flag, value] : saved.must_match.items())
-    if (!now.must_match.contains(flag))
-      fail("cannot resume from ", path, ": it records option ", flag, " that this version does not know");
+  for (const auto& [option, value] : saved.must_match.items())
+    if (!now.must_match.contains(option))
+      fail("cannot resume from ", path, ": it records option ", option, " that this version does not know");
   std::vector<std::string> warnings;
-  for (const auto& [flag, value] : now.may_differ.items()) {
-    if (!saved.may_differ.contains(flag)) continue;  // a checkpoint from before the option existed
-    const nlohmann::json& before = saved.may_differ[flag];
+  for (const auto& [option, value] : now.may_differ.items()) {
+    if (!saved.may_differ.contains(option)) continue;  // a checkpoint from before the option existed
+    const nlohmann::json& before = saved.may_differ[option];
     if (before != value)
-      warnings.push_back(flag + " was " + short_value(before) + " in the checkpointed run, now " +
+      warnings.push_back(option + " was " + short_value(before) + " in the checkpointed run, now " +
                          short_value(value) + ": training continues, but not bit-identically to an uninterrupted run");
   }
   return warnings;
 }
 
 CheckpointWriter::CheckpointWriter(std::string dir, int keep) : dir_(std::move(dir)), keep_(keep) {
-  if (keep_ < 1) fail("--keep-checkpoints must be at least 1, got ", keep_);
+  if (keep_ < 1) fail_option("keep_checkpoints", keep_, " must be at least 1");
   if (dir_.empty()) fail("checkpoint folder is empty");
 }
 
@@ -154,7 +179,7 @@ CheckpointFile latest_checkpoint(const std::string& dir) {
   std::vector<CheckpointFile> below = list_checkpoints(sub);
   if (!below.empty()) return below.back();
   std::error_code ec;
-  fail("--resume ", dir, ": no checkpoint-<step>.convoy in ", dir, " or in ", sub,
+  fail_option("resume", dir, ": no checkpoint-<step>.convoy in ", dir, " or in ", sub,
        fs::exists(dir, ec) ? "" : " (the folder does not exist)", "; start without --resume for a fresh run");
 }
 

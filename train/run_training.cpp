@@ -27,37 +27,38 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// What a resume must repeat (named by the convoy-train flag that sets it) and what it may change.
+// What a resume must repeat and what it may change, named as TrainRunOptions names them
+// (a tool prints its flag for each: batch_size is --batch-size).
 RunFingerprint run_fingerprint(const TrainRunOptions& opt, Model& model, const data::CifarData& data,
                                const std::string& spec, int threads) {
   const TrainOptions& t = opt.train;
   nlohmann::json schedule;
   to_json(schedule, t.schedule);
   RunFingerprint f;
-  f.must_match = {{"--model", model.config()},
-                  {"--epochs", t.epochs},
-                  {"--batch-size", t.batch_size},
-                  {"--seed", t.seed},
-                  {"--lr", t.schedule.lr},
-                  {"--schedule", schedule},
-                  {"--momentum", t.sgd.momentum},
-                  {"--no-nesterov", !t.sgd.nesterov},
-                  {"--weight-decay", t.sgd.weight_decay},
+  f.must_match = {{"model", model.config()},
+                  {"epochs", t.epochs},
+                  {"batch_size", t.batch_size},
+                  {"seed", t.seed},
+                  {"lr", t.schedule.lr},
+                  {"schedule", schedule},
+                  {"momentum", t.sgd.momentum},
+                  {"no_nesterov", !t.sgd.nesterov},
+                  {"weight_decay", t.sgd.weight_decay},
                   {"weight decay on batch-norm", t.sgd.decay_batchnorm},
-                  {"--label-smoothing", t.label_smoothing},
-                  {"--no-augment", !t.augment},
+                  {"label_smoothing", t.label_smoothing},
+                  {"no_augment", !t.augment},
                   {"crop padding", t.crop_pad},
-                  {"flip", t.flip},
-                  {"--cutout", t.cutout},
-                  {"--train-batches", opt.train_batches},
-                  {"--data (training images)", data.train.size()},
-                  {"--data (classes)", data.train.class_names}};
-  f.may_differ = {{"--threads", threads},
-                  {"--device", opt.device},
-                  {"--kernels", opt.kernels},
-                  {"--host-input", t.host_input},
-                  {"--grad-compression", dist::to_string(t.parallel.compression)},
-                  {"--data", spec}};
+                  {"horizontal flip", t.flip},
+                  {"cutout", t.cutout},
+                  {"train_batches", opt.train_batches},
+                  {"training images", data.train.size()},
+                  {"classes", data.train.class_names}};
+  f.may_differ = {{"threads", threads},
+                  {"device", opt.device},
+                  {"kernels", opt.kernels},
+                  {"host_input", t.host_input},
+                  {"grad_compression", dist::to_string(t.parallel.compression)},
+                  {"data", spec}};
   return f;
 }
 
@@ -112,14 +113,13 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
   NullStream quiet;
   std::ostream& log = lead ? log_all : quiet;
   std::ostream& metrics_out = lead ? metrics_all : quiet;
-  if (device.is_cuda() && cuda_device_count() <= device.index)
-    fail("--device ", opt.device, ": no usable CUDA device (", cuda_unavailable_reason(), "); use --device cpu");
+  require_usable(device);
   kernels::Impl impl;
   if (opt.kernels == "own") impl = kernels::Impl::own;
   else if (opt.kernels == "vendor") impl = kernels::Impl::vendor;
-  else fail("--kernels '", opt.kernels, "': use own or vendor");
-  if (opt.checkpoint_every < 0) fail("--checkpoint-every must be >= 0 (0 = only at epoch ends), got ", opt.checkpoint_every);
-  if (opt.log_every < 0) fail("--log-every must be >= 0 (0 = no step records), got ", opt.log_every);
+  else fail_option("kernels", "'", opt.kernels, "': use own or vendor");
+  if (opt.checkpoint_every < 0) fail_option("checkpoint_every", opt.checkpoint_every, " must be >= 0 (0 = only at epoch ends)");
+  if (opt.log_every < 0) fail_option("log_every", opt.log_every, " must be >= 0 (0 = no step records)");
 
   if (lead) fs::create_directories(opt.out_dir);
   const auto t0 = Clock::now();
@@ -134,7 +134,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
 
   Model model = Model::from_spec(opt.model_spec);
   if (static_cast<size_t>(model.num_classes()) != data.train.class_names.size())
-    fail("--model ", opt.model_spec, " has ", model.num_classes(), " outputs but the data (", data.source, ") has ",
+    fail_option("model", opt.model_spec, " has ", model.num_classes(), " outputs but the data (", data.source, ") has ",
          data.train.class_names.size(), " classes");
   model.class_names = data.train.class_names;
   model.init_params(opt.train.seed);
@@ -181,24 +181,9 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
                     {"train_batches", opt.train_batches}};
   report["model"] = {{"name", model.name()}, {"spec", opt.model_spec}, {"parameters", model.num_params()},
                      {"config", model.config()}};
-  nlohmann::json schedule;
-  to_json(schedule, t.schedule);
-  report["hyperparameters"] = {{"epochs", t.epochs},
-                               {"batch_size", t.batch_size},
-                               {"lr", t.schedule.lr},
-                               {"schedule", schedule},
-                               {"momentum", t.sgd.momentum},
-                               {"nesterov", t.sgd.nesterov},
-                               {"weight_decay", t.sgd.weight_decay},
-                               {"label_smoothing", t.label_smoothing},
-                               {"augment", t.augment},
-                               {"crop_pad", t.crop_pad},
-                               {"flip", t.flip},
-                               {"cutout", t.cutout},
-                               {"tta", t.flip_tta ? "flip" : "none"},
-                               {"seed", t.seed},
-                               {"threads", threads},
-                               {"kernels", opt.kernels}};
+  report["hyperparameters"] = recipe_json(t);
+  report["hyperparameters"]["threads"] = threads;
+  report["hyperparameters"]["kernels"] = opt.kernels;
   report["machine"] = machine_info(device, threads);
   report["distributed"] = {{"world_size", comm->world_size()},
                            {"backend", comm->backend()},

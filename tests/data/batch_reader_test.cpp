@@ -124,7 +124,7 @@ TEST(BatchFolder, TrainBatchesTakesFirstK) {
   for (int bad : {0, 6, -1}) {
     o.train_batches = bad;
     std::string e = error_of([&] { load_cifar(dir.path().string(), o); });
-    EXPECT_NE(e.find("--train-batches " + std::to_string(bad)), std::string::npos) << e;
+    EXPECT_NE(e.find("train_batches " + std::to_string(bad)), std::string::npos) << e;
     EXPECT_NE(e.find("1..5"), std::string::npos) << e;
   }
 }

@@ -7,7 +7,13 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "train/trainer.h"
 
 namespace {
 
@@ -61,6 +67,16 @@ TEST(Cli, UnknownModelAndDeviceAreErrors) {
   EXPECT_NE(r.output.find("tpu"), std::string::npos) << r.output;
 }
 
+// The library names its options (kernels, checkpoint_every); the tools name their flags.
+TEST(Cli, OptionErrorsNameTheFlag) {
+  Result r = run(tool("convoy-train") + " --data synthetic:200 --epochs 1 --no-progress --kernels fastest");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("convoy-train: error: --kernels 'fastest': use own or vendor"), std::string::npos) << r.output;
+  r = run(tool("convoy-train") + " --data synthetic:200 --epochs 1 --no-progress --checkpoint-every -3");
+  EXPECT_EQ(r.status, 2);  // a command line CLI11 refuses is a usage error
+  EXPECT_NE(r.output.find("--checkpoint-every: -3 must be >= 0"), std::string::npos) << r.output;
+}
+
 TEST(Cli, ModelWithWrongClassCountIsAnError) {
   auto path = std::filesystem::temp_directory_path() / ("convoy_cli_q5_" + std::to_string(::getpid()) + ".json");
   {
@@ -85,10 +101,26 @@ TEST(Cli, SyntheticTrainThenEval) {
   EXPECT_NE(r.output.find("[synthetic data]"), std::string::npos) << r.output;
   ASSERT_TRUE(std::filesystem::exists(dir / "model.convoy"));
   ASSERT_TRUE(std::filesystem::exists(dir / "report.json"));
+  // convoy-train trains the library's recipe (train/trainer.h): what a program embedding convoy
+  // gets from TrainOptions{}, with the two flags given here.
+  std::ifstream report_file(dir / "report.json");
+  std::stringstream report_text;
+  report_text << report_file.rdbuf();
+  nlohmann::json recorded = nlohmann::json::parse(report_text.str()).at("hyperparameters");
+  recorded.erase("threads");
+  recorded.erase("kernels");
+  convoy::TrainOptions library;
+  library.epochs = 1;
+  library.batch_size = 100;
+  EXPECT_EQ(recorded, convoy::recipe_json(library));
   r = run(tool("convoy-eval") + " --data synthetic:2000 --threads 2 --model " + (dir / "model.convoy").string());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("test_acc="), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("confusion matrix"), std::string::npos) << r.output;
+  r = run(tool("convoy-eval") + " --data synthetic:2000 --threads 2 --model " + (dir / "model.convoy").string() +
+          " --json /nonexistent-folder/eval.json");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("/nonexistent-folder/eval.json"), std::string::npos) << r.output;
   r = run(tool("convoy-eval") + " --data synthetic --model " + (dir / "report.json").string());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("not a convoy model file"), std::string::npos) << r.output;
