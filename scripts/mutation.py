@@ -21,7 +21,7 @@ import sys
 import time
 
 # Areas: the files whose mutants are drawn, the targets to rebuild and the tests to run
-# (binary, gtest filter), cheapest first; each binary is linked only when the ones before it
+# (binary, gtest filter[, "mpirun" for two ranks]), cheapest first; each binary is linked only when the ones before it
 # passed, and the first failing test kills the mutant. The PyTorch step runs for quick only
 # (resnet adds half a minute per surviving mutant and covers no other code).
 PYTORCH = ("convoy_train_tests", "*PytorchStep*quick")
@@ -30,8 +30,8 @@ AREAS = [
      "targets": ["convoy_kernel_tests", "convoy_layer_tests", "convoy_train_tests"],
      "tests": [("convoy_kernel_tests", "*"), ("convoy_layer_tests", "*"), PYTORCH]},
     {"name": "layers", "globs": ["layers/*.cpp"],
-     "targets": ["convoy_layer_tests", "convoy_train_tests"],
-     "tests": [("convoy_layer_tests", "*"), PYTORCH]},
+     "targets": ["convoy_layer_tests", "convoy_train_tests", "convoy_dist_tests"],
+     "tests": [("convoy_layer_tests", "*"), PYTORCH, ("convoy_dist_tests", "SyncBatchNorm.*", "mpirun")]},
     {"name": "train/checkpoint", "globs": ["train/checkpoint.cpp"],
      "targets": ["convoy_train_tests", "convoy-train"],
      "tests": [("convoy_train_tests", "*Checkpoint*:*Resume*:*Metrics*")]},
@@ -122,15 +122,17 @@ def run_tests(work, area, path, build_first=False):
         env["CONVOY_CPU_ISA"] = "avx2"
     elif path.endswith("_generic.cpp"):
         env["CONVOY_CPU_ISA"] = "generic"
-    timeout = int(os.environ.get("MUTANT_TIMEOUT", "300"))
-    for binary, flt in area["tests"]:
+    timeout = int(os.environ.get("MUTANT_TIMEOUT", "120"))
+    for binary, flt, *launcher in area["tests"]:
         if build_first:
             ok, _ = build(work, [binary] + [t for t in area["targets"] if t.startswith("convoy-")])
             if not ok:
                 return None, f"{binary} does not link"
-        exe = os.path.join(work, "build", "tests", binary)
-        code, out = run([exe, "--gtest_brief=1", "--gtest_fail_fast", "--gtest_filter=" + flt],
-                        os.path.join(work, "build"), timeout, env)
+        cmd = [os.path.join(work, "build", "tests", binary), "--gtest_brief=1", "--gtest_fail_fast",
+               "--gtest_filter=" + flt]
+        if launcher:  # the two-rank tests (--sync-bn), as ctest's dist_mpi_np2 runs them
+            cmd = ["mpirun", "-np", "2", "--oversubscribe", "--allow-run-as-root", "-x", "OMP_NUM_THREADS=1"] + cmd
+        code, out = run(cmd, os.path.join(work, "build"), timeout, env)
         if code == "timeout":
             return True, f"{binary} (timed out)"
         if code != 0:
@@ -235,14 +237,18 @@ def main():
     if a.report:
         return report(root, work, a.sample, a.seed)
 
-    # Pristine copies of the files in scope (restored after each mutant).
+    # Pristine copies of the files in scope (restored after each mutant); a file that changed
+    # since its mutants were made gets new ones.
     for area in AREAS:
         for g in area["globs"]:
             for f in glob.glob(g, root_dir=os.path.join(work, "src")):
-                dst = os.path.join(work, "pristine", f)
+                src, dst = os.path.join(work, "src", f), os.path.join(work, "pristine", f)
+                if os.path.exists(dst) and not filecmp.cmp(src, dst, shallow=False):
+                    os.remove(dst)
+                    shutil.rmtree(os.path.join(work, "mutants", f.replace("/", "__")), ignore_errors=True)
                 if not os.path.exists(dst):
                     os.makedirs(os.path.dirname(dst), exist_ok=True)
-                    shutil.copy2(os.path.join(work, "src", f), dst)
+                    shutil.copy2(src, dst)
     pool = generate(root, work)
     sample = sorted(random.Random(a.seed).sample(pool, min(a.sample, len(pool))))
     log(f"{len(pool)} mutants in scope, {len(sample)} sampled (seed {a.seed})")
@@ -252,17 +258,18 @@ def main():
     ok, out = build(work, all_targets)
     if not ok:
         sys.exit("mutation: the unmutated build fails:\n" + out[-3000:])
-    for path, *_ in sample:
+    for path in sorted({m[0] for m in sample}):  # the objects of this HEAD, restored after each mutant
         dst = os.path.join(work, "baseline", path + ".o")
-        if not os.path.exists(dst):
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            shutil.copy2(object_of(work, path), dst)
-    if not os.path.exists(os.path.join(work, "baseline", "green")):
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(object_of(work, path), dst)
+    head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    green = os.path.join(work, "baseline", "green-" + head)
+    if not os.path.exists(green):
         for area in AREAS:
             killed, test = run_tests(work, area, "")
             if killed:
                 sys.exit(f"mutation: the unmutated tests of {area['name']} fail ({test}); fix that first")
-        open(os.path.join(work, "baseline", "green"), "w").close()
+        open(green, "w").close()
 
     results_path = results_file(work, a.sample, a.seed)
     done = load_results(results_path)

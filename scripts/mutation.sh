@@ -20,7 +20,8 @@
 #     --only IDS   test only these sample ids (e.g. survivors again after new tests)
 #     --report     only rewrite docs/testing.md from the results of --sample and --seed
 # Environment: MUTATION_DIR (work folder, default build-mutation), JOBS (build jobs, default
-# 2), MUTANT_TIMEOUT (seconds per test binary, default 300). Run it niced on a shared machine:
+# 2), MUTANT_TIMEOUT (seconds per test binary, default 120; a timeout kills the mutant).
+# Run it niced on a shared machine:
 #   nice -n 19 scripts/mutation.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,14 +36,14 @@ if [ ! -x "$WORK/venv/bin/mutate" ]; then
   "$WORK/venv/bin/pip" install -q "universalmutator==1.14.1"
 fi
 
-# A copy of the committed sources (HEAD; mutants are swapped into it, never into the work
-# tree). MUTATION_REFRESH=1 takes a new copy, e.g. after adding tests; the build folder and
-# the generated mutants stay (a file whose mutants were generated keeps them).
-if [ ! -f "$WORK/src/CMakeLists.txt" ] || [ "${MUTATION_REFRESH:-0}" = 1 ]; then
-  rm -rf "$WORK/src" "$WORK/baseline"
-  mkdir -p "$WORK/src"
-  git archive HEAD | tar -xf - -C "$WORK/src"
-fi
+# A copy of the committed sources (HEAD) that mutants are swapped into, never the work tree.
+# Each start brings it to HEAD (also undoing a mutant a killed run left in it); only files
+# whose content changed are rewritten, so the rebuild stays incremental.
+rm -rf "$WORK/head"
+mkdir -p "$WORK/head" "$WORK/src"
+git archive HEAD | tar -xf - -C "$WORK/head"
+rsync -rc --delete "$WORK/head/" "$WORK/src/"
+rm -rf "$WORK/head"
 if [ ! -f "$WORK/build/build.ninja" ]; then
   cmake -S "$WORK/src" -B "$WORK/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVOY_ENABLE_CUDA=OFF \
     -DCONVOY_BUILD_BENCH=OFF -DCONVOY_INSTALL=OFF \
