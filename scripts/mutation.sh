@@ -42,7 +42,10 @@ fi
 rm -rf "$WORK/head"
 mkdir -p "$WORK/head" "$WORK/src"
 git archive HEAD | tar -xf - -C "$WORK/head"
-rsync -rc --delete "$WORK/head/" "$WORK/src/"
+(cd "$WORK/head" && find . -type f) | while read -r f; do
+  cmp -s "$WORK/head/$f" "$WORK/src/$f" || { mkdir -p "$(dirname "$WORK/src/$f")"; cp "$WORK/head/$f" "$WORK/src/$f"; }
+done
+(cd "$WORK/src" && find . -type f) | while read -r f; do [ -e "$WORK/head/$f" ] || rm "$WORK/src/$f"; done
 rm -rf "$WORK/head"
 if [ ! -f "$WORK/build/build.ninja" ]; then
   cmake -S "$WORK/src" -B "$WORK/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVOY_ENABLE_CUDA=OFF \
