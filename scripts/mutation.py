@@ -191,7 +191,10 @@ def report(root, work, sample_size, seed):
     def score(names):
         k = sum(counts.get(n, {}).get("killed", 0) for n in names)
         s = sum(counts.get(n, {}).get("survived", 0) for n in names)
-        return k, s, (100.0 * k / (k + s)) if k + s else 0.0
+        return k, s, (100.0 * k / (k + s)) if k + s else None
+
+    def pct(p):
+        return "n/a" if p is None else f"{p:.1f}%"
 
     lines = [BEGIN, "",
              f"Last run: {datetime.date.today().isoformat()}, `scripts/mutation.sh --sample {sample_size} --seed {seed}` "
@@ -200,13 +203,13 @@ def report(root, work, sample_size, seed):
              "|---|---:|---:|---:|---:|---:|---:|"]
     for a in AREAS:
         c = counts.get(a["name"], {})
-        k, s, pct = score([a["name"]])
+        k, s, p = score([a["name"]])
         lines.append(f"| {a['name']} | {k} | {s} | {c.get('equivalent', 0)} | {c.get('equivalent (read)', 0)} | "
-                     f"{c.get('invalid', 0)} | {pct:.1f}% |")
-    k, s, pct = score([a["name"] for a in AREAS])
-    kl, sl, pctl = score(["kernels/cpu", "layers"])
-    lines += ["", f"Score (killed / (killed + survived)): {pct:.1f}% overall ({k} of {k + s}); kernels/cpu and "
-              f"layers: {pctl:.1f}% ({kl} of {kl + sl}).", ""]
+                     f"{c.get('invalid', 0)} | {pct(p)} |")
+    k, s, p = score([a["name"] for a in AREAS])
+    kl, sl, pl = score(["kernels/cpu", "layers"])
+    lines += ["", f"Score (killed / (killed + survived), equivalent and invalid mutants left out): {pct(p)} overall "
+              f"({k} of {k + s}); kernels/cpu and layers: {pct(pl)} ({kl} of {kl + sl}).", ""]
     if survivors:
         lines += ["Surviving mutants, and those read and found equivalent:", "",
                   "| id | where | mutant | original | mutated | verdict |", "|---:|---|---:|---|---|---|"]
@@ -221,7 +224,7 @@ def report(root, work, sample_size, seed):
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
     open(doc, "w").write(head + "\n".join(lines) + tail)
-    log(f"score {pct:.1f}% overall, {pctl:.1f}% kernels/cpu + layers; wrote {doc}")
+    log(f"score {pct(p)} overall, {pct(pl)} kernels/cpu + layers; wrote {doc}")
 
 
 def main():
