@@ -279,7 +279,11 @@ def main():
     only = {int(i) for i in a.only.split(",") if i} if a.only else None
     if not os.path.exists(results_path):
         open(results_path, "w").write("id\tfile\tmutant\tline\tstatus\tseconds\ttest\toriginal\tmutated\n")
-    for rid, (path, number, line, before, after, mfile) in enumerate(sample, 1):
+    # Tested in a seeded random order, so that a run stopped part-way is still a fair sample
+    # of every area.
+    order = list(enumerate(sample, 1))
+    random.Random(a.seed + 1).shuffle(order)
+    for rid, (path, number, line, before, after, mfile) in order:
         if (only is None and rid in done) or (only is not None and rid not in only):
             continue
         area = area_of(path)
