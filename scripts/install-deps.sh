@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
           libarchive-dev libjpeg-dev libpng-dev libopenblas-dev curl python3 python3-pil python3-numpy
           libcpp-httplib-dev libopenmpi-dev openmpi-bin clang libfuzzer-14-dev wrk
-          python3-botocore python3-boto3)
+          python3-botocore python3-boto3 python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -23,19 +23,28 @@ bool batch_fills_threads(const Conv2dShape& s) { return omp_in_parallel() || s.N
 
 }  // namespace
 
+ConvChoice conv2d_default_variants(const Conv2dShape& s) {
+  const bool fills = batch_fills_threads(s);
+  ConvChoice c;
+  c.forward = fills ? ConvVariant::packed : ConvVariant::im2col;
+  c.backward_data = fills && s.C >= 16 && (s.C >= s.K || s.C >= 64) ? ConvVariant::packed : ConvVariant::im2col;
+  c.backward_weights = fills && s.C >= 8 ? ConvVariant::packed : ConvVariant::im2col;
+  return c;
+}
+
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
-  if (batch_fills_threads(s)) return conv2d_forward_packed(s, x, w, bias, y);
+  if (conv2d_default_variants(s).forward == ConvVariant::packed) return conv2d_forward_packed(s, x, w, bias, y);
   conv2d_forward_im2col(s, x, w, bias, y);
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
-  if (batch_fills_threads(s) && s.C >= 16 && (s.C >= s.K || s.C >= 64))
-    return conv2d_backward_data_packed(s, dy, w, dx);
+  if (conv2d_default_variants(s).backward_data == ConvVariant::packed) return conv2d_backward_data_packed(s, dy, w, dx);
   conv2d_backward_data_im2col(s, dy, w, dx);
 }
 
 void conv2d_backward_weights(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
-  if (batch_fills_threads(s) && s.C >= 8) return conv2d_backward_weights_packed(s, x, dy, dw, dbias);
+  if (conv2d_default_variants(s).backward_weights == ConvVariant::packed)
+    return conv2d_backward_weights_packed(s, x, dy, dw, dbias);
   conv2d_backward_weights_im2col(s, x, dy, dw, dbias);
 }
 

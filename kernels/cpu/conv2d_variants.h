@@ -10,6 +10,14 @@
 
 namespace convoy::kernels::cpu {
 
+// The variant each pass of the default entry points (cpu::conv2d_*) runs for a shape, under
+// the current OpenMP thread count: conv2d.cpp decides through this, and the tests list it.
+enum class ConvVariant { im2col, packed };
+struct ConvChoice {
+  ConvVariant forward, backward_data, backward_weights;
+};
+ConvChoice conv2d_default_variants(const Conv2dShape& s);
+
 void conv2d_forward_im2col(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
 void conv2d_backward_data_im2col(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backward_weights_im2col(const Conv2dShape& s, const float* x, const float* dy, float* dw,

@@ -38,6 +38,9 @@ TEST(Archive, OfficialLayoutIsReadInPlace) {
   std::vector<uint8_t> t = test::batch_bytes(13, 6);
   EXPECT_EQ(data.test.image(4)[0], t[4 * kRecordBytes + 1]);
   EXPECT_EQ(data.train.class_names[1], "automobile");
+  // Each split names where it came from (error messages quote it).
+  EXPECT_EQ(data.train.origin, archive + ": cifar-10-batches-bin/data_batch_1..5.bin");
+  EXPECT_EQ(data.test.origin, archive + ": cifar-10-batches-bin/test_batch.bin");
   // Nothing was extracted next to the archive.
   int entries = 0;
   for (auto& e : std::filesystem::directory_iterator(dir.path())) ++entries, (void)e;
@@ -79,7 +82,8 @@ TEST(Archive, GarbageIsAClearError) {
   std::vector<uint8_t> junk = test::batch_bytes(1, 5);
   test::write_file(dir / "junk.tar.gz", junk);
   std::string e = error_of([&] { load_cifar(dir / "junk.tar.gz"); });
-  EXPECT_NE(e.find("junk.tar.gz"), std::string::npos) << e;
+  // The file first, then what is wrong with it and libarchive's reason.
+  EXPECT_NE(e.find(dir / "junk.tar.gz" + ": cannot open as a tar archive: "), std::string::npos) << e;
 }
 
 TEST(Archive, TruncatedGzipIsAClearError) {

@@ -125,11 +125,16 @@ TEST(ImageFolder, ArchiveWithTopFolderAndTruncatedJpegNamesTheMember) {
   std::vector<uint8_t> jpg = real_jpeg("test/ship/0003.jpg");
   for (std::string split : {"train", "test"})
     for (std::string cls : {"ship", "truck"}) test::write_file(dir / ("src/tree/" + split + "/" + cls + "/a.jpg"), jpg);
+  // Folders beside train/ and test/ are not part of either split.
+  for (std::string other : {"extra", "valid"}) test::write_file(dir / ("src/tree/" + other + "/ship/a.jpg"), jpg);
   test::make_tar_gz(dir / "tree.tgz", dir.path() / "src", "tree");
   CifarData data = load_cifar(dir / "tree.tgz");
   ASSERT_EQ(data.train.size(), 2);
+  EXPECT_EQ(data.test.size(), 2);
   EXPECT_EQ(data.train.labels, (std::vector<int32_t>{8, 9}));
   EXPECT_EQ(data.train.images, data.test.images);
+  std::filesystem::remove_all(dir.path() / "src/tree/extra");
+  std::filesystem::remove_all(dir.path() / "src/tree/valid");
   jpg.resize(jpg.size() - 200);
   test::write_file(dir / "src/tree/train/truck/b.jpg", jpg);
   test::make_tar_gz(dir / "bad.tar.gz", dir.path() / "src", "tree");

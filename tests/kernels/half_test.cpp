@@ -159,5 +159,27 @@ TEST(Half, PackAndUnpackAreTheConversions) {
   EXPECT_THROW(pack_16(cpu, HalfFormat::fp16, 4, 1.0f, nullptr, nullptr), Error);
 }
 
+// The conversions write exactly [0, n) of their output: a guard element on each side stays.
+TEST(Half, ConversionsStayInsideTheirBuffers) {
+  const Exec cpu{};
+  for (int64_t n : {1, 7, 8, 33}) {
+    std::vector<float> x(n + 2, 1.5f), back(n + 2, -7.0f);
+    std::vector<uint16_t> h(n + 2, 0xAAAA), sum(n + 2, 0x5555);
+    for (HalfFormat f : {HalfFormat::fp16, HalfFormat::bf16}) {
+      pack_16(cpu, f, n, 1.0f, x.data() + 1, h.data() + 1);
+      unpack_16(cpu, f, n, 1.0f, h.data() + 1, back.data() + 1);
+      cpu::accumulate_16(f, n, h.data() + 1, sum.data() + 1);
+      EXPECT_EQ(h.front(), 0xAAAA) << n;
+      EXPECT_EQ(h.back(), 0xAAAA) << n;
+      EXPECT_EQ(back.front(), -7.0f) << n;
+      EXPECT_EQ(back.back(), -7.0f) << n;
+      EXPECT_EQ(sum.front(), 0x5555) << n;
+      EXPECT_EQ(sum.back(), 0x5555) << n;
+      EXPECT_EQ(back[1], 1.5f) << n;
+      EXPECT_EQ(back[n], 1.5f) << n;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace convoy::kernels

@@ -112,6 +112,20 @@ TEST(Sgd, FastMatchesReferenceOnManyTensors) {
   }
 }
 
+TEST(Sgd, NegativeSizeIsAnErrorNamingTheTensor) {
+  std::vector<float> p = {1.0f}, g = {1.0f}, b = {0.0f};
+  std::vector<SgdTensor> t = {{p.data(), g.data(), b.data(), 1, 1.0f}, {p.data(), g.data(), b.data(), -1, 1.0f}};
+  for (bool fast : {false, true}) {
+    try {
+      step({0.1f, 0.9f, 0.0f, false}, t, fast);
+      ADD_FAILURE() << "no error for a negative size, fast=" << fast;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("tensor 1 has negative size -1"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(p[0], 1.0f) << "nothing is updated when the list is refused";
+}
+
 TEST(Sgd, MissingMomentumBufferIsAnError) {
   std::vector<float> p = {1.0f}, g = {1.0f};
   std::vector<SgdTensor> t = {{p.data(), g.data(), nullptr, 1, 1.0f}};

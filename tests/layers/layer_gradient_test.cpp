@@ -1,5 +1,11 @@
-// Every layer's backward pass against central finite differences.
+// Every layer's backward pass against central differences of its double-precision twin
+// (tests/layers/gradient_checker.h), on shapes that reach every branch of the default CPU
+// dispatch through the public entry points (the convolution cases are listed with their
+// branches in tests/layers/conv_cases.h and checked against them in conv_dispatch_test.cpp).
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
 
 #include "layers/activation_layers.h"
 #include "layers/batchnorm_layer.h"
@@ -8,15 +14,17 @@
 #include "layers/pool_layers.h"
 #include "layers/sequential.h"
 #include "layers/shape_layers.h"
+#include "tests/layers/conv_cases.h"
 #include "tests/layers/gradient_checker.h"
 
 namespace convoy {
 namespace {
 
 using test::check_layer_gradients;
+using test::ConvCase;
 using test::GradCheckOptions;
 
-// Inputs kept away from the kinks of ReLU/max so that +-eps never crosses one.
+// Inputs kept away from the kinks of ReLU so that +-h never crosses one.
 std::vector<float> away_from_zero(int64_t n, uint64_t seed) {
   auto v = test::random_vector(n, seed, 0.1f, 1.0f);
   auto s = test::random_vector(n, seed + 99, -1.f, 1.f);
@@ -24,24 +32,29 @@ std::vector<float> away_from_zero(int64_t n, uint64_t seed) {
   return v;
 }
 
-TEST(LayerGradient, Conv2dStride1Pad1) {
-  Conv2dLayer layer({3, 4, 3, 1, 1, true});
-  check_layer_gradients(layer, {2, 3, 5, 6}, 11);
+class ConvGradient : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvGradient, MatchesDoubleReference) {
+  const ConvCase& c = GetParam();
+  Conv2dLayer layer({c.C, c.K, c.kernel, c.stride, c.pad, c.bias});
+  GradCheckOptions o;
+  o.threads = c.threads;
+  check_layer_gradients(layer, {c.N, c.C, c.H, c.W}, c.seed, o);
 }
 
-TEST(LayerGradient, Conv2dStride2NoBias5x5) {
-  Conv2dLayer layer({2, 3, 5, 2, 2, false});
-  check_layer_gradients(layer, {2, 2, 7, 7}, 12);
-}
+INSTANTIATE_TEST_SUITE_P(Dispatch, ConvGradient, ::testing::ValuesIn(test::kConvCases),
+                         [](const auto& info) { return std::string(info.param.name); });
 
-TEST(LayerGradient, Conv2d1x1) {
-  Conv2dLayer layer({4, 3, 1, 1, 0, true});
-  check_layer_gradients(layer, {3, 4, 3, 5}, 13);
-}
-
-TEST(LayerGradient, LinearWithBias) {
+// sgemm reads op(A) in place when the output is narrow (linear dW: in_features <= 48) and
+// packs it otherwise; both, plus edge tiles (sizes off the micro-tile).
+TEST(LayerGradient, LinearWithBiasNarrow) {
   LinearLayer layer({7, 5, true});
   check_layer_gradients(layer, {4, 7}, 14);
+}
+
+TEST(LayerGradient, LinearWithBiasWidePackedA) {
+  LinearLayer layer({70, 37, true});
+  check_layer_gradients(layer, {9, 70}, 27);
 }
 
 TEST(LayerGradient, LinearOnImageInput) {
@@ -51,17 +64,12 @@ TEST(LayerGradient, LinearOnImageInput) {
 
 TEST(LayerGradient, BatchNormTraining) {
   BatchNormLayer layer({3, 1e-5f, 0.1f, false});
-  GradCheckOptions o;
-  o.eps = 1e-2f;
-  check_layer_gradients(layer, {4, 3, 3, 3}, 16, o);
+  check_layer_gradients(layer, {4, 3, 3, 3}, 16);
 }
 
 TEST(LayerGradient, BatchNormFusedRelu) {
   BatchNormLayer layer({3, 1e-5f, 0.1f, true});
-  GradCheckOptions o;
-  o.eps = 1e-3f;
-  o.tolerance = 3e-2;
-  check_layer_gradients(layer, {4, 3, 3, 3}, 17, o);
+  check_layer_gradients(layer, {4, 3, 3, 3}, 17);
 }
 
 TEST(LayerGradient, BatchNormAfterLinear) {
@@ -69,24 +77,30 @@ TEST(LayerGradient, BatchNormAfterLinear) {
   check_layer_gradients(layer, {6, 5}, 18);
 }
 
+// More than 2^15 elements: channels split over threads, and planes of more than 2048 values
+// summed in several float chunks.
+TEST(LayerGradient, BatchNormParallelChunkedChannels) {
+  BatchNormLayer layer({2, 1e-5f, 0.1f, true});
+  check_layer_gradients(layer, {8, 2, 48, 48}, 28);
+}
+
 TEST(LayerGradient, Relu) {
   ReluLayer layer;
   auto v = away_from_zero(2 * 3 * 4 * 4, 19);
-  check_layer_gradients(layer, {2, 3, 4, 4}, 19, {}, true, &v);
+  check_layer_gradients(layer, {2, 3, 4, 4}, 19, {}, &v);
 }
 
 TEST(LayerGradient, Gelu) {
   GeluLayer layer;
-  GradCheckOptions o;
-  o.eps = 1e-3f;
-  check_layer_gradients(layer, {2, 3, 4, 4}, 20, o);
+  check_layer_gradients(layer, {2, 3, 4, 4}, 20);
 }
 
+// Pooling forms: overlapping padded windows (clipped at every border), non-overlapping
+// windows that drop a trailing row and column, stride 1, global, and a single plane (no
+// thread split); each for max and average.
 TEST(LayerGradient, MaxPool3Stride2Pad1) {
   PoolLayer layer({kernels::PoolKind::max, 3, 2, 1, false});
-  GradCheckOptions o;
-  o.eps = 1e-3f;
-  check_layer_gradients(layer, {2, 2, 7, 6}, 21, o);
+  check_layer_gradients(layer, {2, 2, 7, 6}, 21);
 }
 
 TEST(LayerGradient, AvgPool3Stride2Pad1) {
@@ -94,11 +108,39 @@ TEST(LayerGradient, AvgPool3Stride2Pad1) {
   check_layer_gradients(layer, {2, 2, 7, 6}, 22);
 }
 
+TEST(LayerGradient, MaxPool2Stride2OddSize) {
+  PoolLayer layer({kernels::PoolKind::max, 2, 2, 0, false});
+  check_layer_gradients(layer, {2, 3, 5, 7}, 29);
+}
+
+TEST(LayerGradient, AvgPool2Stride2OddSize) {
+  PoolLayer layer({kernels::PoolKind::avg, 2, 2, 0, false});
+  check_layer_gradients(layer, {2, 3, 5, 7}, 30);
+}
+
+TEST(LayerGradient, MaxPool3Stride1Pad1) {
+  PoolLayer layer({kernels::PoolKind::max, 3, 1, 1, false});
+  check_layer_gradients(layer, {2, 2, 5, 6}, 31);
+}
+
+TEST(LayerGradient, AvgPool3Stride1Pad1SinglePlane) {
+  PoolLayer layer({kernels::PoolKind::avg, 3, 1, 1, false});
+  check_layer_gradients(layer, {1, 1, 6, 5}, 32);
+}
+
+TEST(LayerGradient, MaxPoolSinglePlane) {
+  PoolLayer layer({kernels::PoolKind::max, 3, 2, 1, false});
+  check_layer_gradients(layer, {1, 1, 7, 7}, 33);
+}
+
 TEST(LayerGradient, GlobalMaxPool) {
   PoolLayer layer({kernels::PoolKind::max, 0, 0, 0, true});
-  GradCheckOptions o;
-  o.eps = 1e-3f;
-  check_layer_gradients(layer, {2, 3, 4, 4}, 23, o);
+  check_layer_gradients(layer, {2, 3, 4, 4}, 23);
+}
+
+TEST(LayerGradient, GlobalAvgPool) {
+  PoolLayer layer({kernels::PoolKind::avg, 0, 0, 0, true});
+  check_layer_gradients(layer, {2, 3, 4, 5}, 34);
 }
 
 TEST(LayerGradient, ScaleAndFlatten) {
@@ -116,10 +158,7 @@ TEST(LayerGradient, ResidualBlock) {
   body->add(std::make_unique<GeluLayer>());
   ResidualLayer layer(std::move(body));
   layer.name_params("r.");
-  GradCheckOptions o;
-  o.eps = 3e-3f;
-  o.tolerance = 3e-2;
-  check_layer_gradients(layer, {3, 3, 4, 4}, 25, o);
+  check_layer_gradients(layer, {3, 3, 4, 4}, 25);
 }
 
 TEST(LayerGradient, SequentialConvBnPoolLinear) {
@@ -133,24 +172,25 @@ TEST(LayerGradient, SequentialConvBnPoolLinear) {
   check_layer_gradients(*seq, {4, 2, 6, 6}, 26);
 }
 
-TEST(LayerGradient, BatchNormInferenceUsesRunningStats) {
-  BatchNormLayer layer({2, 1e-5f, 0.5f, false});
-  Context ctx = Context::make(Device::cpu());
-  for (Param* p : layer.params()) p->grad = Tensor::zeros(p->value.shape());
-  Tensor x = Tensor::from_vector({4, 2, 1, 1}, {1, 10, 3, 20, 5, 30, 7, 40});
-  Tensor y;
-  Saved saved;
-  layer.forward(ctx, x, y, &saved);  // running_mean = 0.5 * 0 + 0.5 * (4, 25)
-  auto bufs = layer.buffers();
-  ASSERT_EQ(bufs.size(), 2u);
-  auto rm = bufs[0].value->to_vector();
-  EXPECT_NEAR(rm[0], 2.0f, 1e-5);
-  EXPECT_NEAR(rm[1], 12.5f, 1e-5);
-  Tensor yi;
-  layer.forward(ctx, x, yi, nullptr);
-  auto rv = bufs[1].value->to_vector();  // 0.5 * 1 + 0.5 * unbiased var
-  float expect0 = (x.data()[0] - rm[0]) / std::sqrt(rv[0] + 1e-5f);
-  EXPECT_NEAR(yi.data()[0], expect0, 1e-4);
+// The checker itself: a sample of a large tensor holds every border row and column of a
+// slice and every index of every dimension.
+TEST(GradientChecker, LargeTensorSampleCoversBordersAndEveryIndex) {
+  GradCheckOptions o;
+  const Shape shape{4, 8, 9, 10};
+  auto where = test::positions_to_check(shape, o, 1);
+  ASSERT_LT(static_cast<int64_t>(where.size()), shape.numel() / 4);
+  std::set<int64_t> seen[4];
+  std::map<int64_t, int> border_per_slice;
+  for (int64_t i : where) {
+    const int64_t c = i % 10, r = (i / 10) % 9, ch = (i / 90) % 8, n = i / 720;
+    seen[0].insert(n), seen[1].insert(ch), seen[2].insert(r), seen[3].insert(c);
+    if (r == 0 || r == 8 || c == 0 || c == 9) ++border_per_slice[i / 90];
+  }
+  for (int d = 0; d < 4; ++d) EXPECT_EQ(static_cast<int64_t>(seen[d].size()), shape[d]) << "dimension " << d;
+  int full = 0;
+  for (auto& [s, n] : border_per_slice) full += n == 2 * 10 + 2 * 7;
+  EXPECT_GE(full, 1) << "no slice has all of its border rows and columns checked";
+  EXPECT_EQ(test::positions_to_check({4, 7}, o, 1).size(), 28u) << "small tensors are checked in full";
 }
 
 }  // namespace

@@ -6,7 +6,10 @@
 #include <set>
 
 #include "engine/error.h"
+#include "layers/conv2d_layer.h"
+#include "layers/linear_layer.h"
 #include "layers/model.h"
+#include "layers/pool_layers.h"
 #include "tests/common/test_util.h"
 
 namespace convoy {
@@ -79,7 +82,36 @@ TEST(Model, WrongInputShapeIsRejected) {
   m.init_params(1);
   Context ctx = Context::make(Device::cpu());
   Tensor x = Tensor::filled({2, 1, 32, 32}, 0.5f), y;
-  EXPECT_THROW(m.forward(ctx, x, y, nullptr), Error);
+  try {
+    m.forward(ctx, x, y, nullptr);
+    FAIL() << "a 1-channel input reached a 3-channel model";
+  } catch (const Error& e) {  // names the layer, what it expects and what it got
+    EXPECT_NE(std::string(e.what()).find("model quick: expects input (N, 3, 32, 32), got (2, 1, 32, 32)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// Each layer's shape error names the layer, what it expects and what it got.
+TEST(Model, LayerShapeErrorsNameTheLayerAndBothShapes) {
+  auto expect_error = [](Layer& layer, const Shape& in, const std::string& fragment) {
+    try {
+      layer.output_shape(in);
+      FAIL() << "no error for " << in.to_string();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  Conv2dLayer conv({3, 4, 3, 1, 0, true});
+  conv.name_params("5.");
+  expect_error(conv, {2, 1, 8, 8}, "conv2d 5.: expects input (N, 3, H, W), got (2, 1, 8, 8)");
+  expect_error(conv, {2, 3, 2, 8}, "conv2d 5.: input (2, 3, 2, 8) is smaller than the 3x3 window");
+  LinearLayer linear({12, 2, true});
+  linear.name_params("7.");
+  expect_error(linear, {2, 5}, "linear 7.: expects 12 features per sample, got input (2, 5)");
+  PoolLayer pool({kernels::PoolKind::max, 3, 2, 0, false});
+  pool.name_params("2.");
+  expect_error(pool, {2, 3, 2, 2}, "maxpool 2.: input (2, 3, 2, 2) is smaller than the pooling window");
 }
 
 TEST(Model, ForwardBackwardShapesQuick) {

@@ -143,6 +143,12 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("not an AWS Price List offer file", result.stderr)
 
+    def table_rows(self, stdout):
+        lines = [l for l in stdout.splitlines() if l.startswith("| ")]
+        header = [c.strip() for c in lines[0].split("|")[1:-1]]
+        rows = {l.split("|")[1].strip(): [c.strip() for c in l.split("|")[1:-1]] for l in lines[1:]}
+        return {name: dict(zip(header, row)) for name, row in rows.items()}
+
     def test_price_table_file(self):
         prices = sm_support.SOURCE_DIR / "sagemaker" / "prices.json"
         table = json.loads(prices.read_text())
@@ -150,9 +156,56 @@ class ReportTest(unittest.TestCase):
         for t in ("ml.c5.xlarge", "ml.m5.xlarge", "ml.g4dn.xlarge", "ml.g5.xlarge", "ml.p3.2xlarge",
                   "ml.p4d.24xlarge", "ml.p5.48xlarge"):
             self.assertIn(t, table["usd_per_hour"])
+        # The shipped table knows no price yet (null): the cost stays unknown, not zero.
         result = self.report(str(self.runs / "local-1thread"), "--prices", str(prices))
         self.assertEqual(result.returncode, 0, result.stderr)
+        row = self.table_rows(result.stdout)["local-1thread"]
+        expected = "unknown" if table["usd_per_hour"]["local"] is None else f"{table['usd_per_hour']['local']:.3f}"
+        self.assertEqual(row["$/hour"], expected)
 
+    def test_prices_from_a_table_priced_per_instance(self):
+        # A SageMaker-like run on two ml.c5.xlarge hosts: the price of its instance type, times two.
+        sm_run = self.runs / "sm-c5x2"
+        sm_run.mkdir(exist_ok=True)
+        report = dict(self.reports["local-2threads"])
+        report["machine"] = dict(report["machine"], platform="sagemaker", instance_type="ml.c5.xlarge", host_count=2)
+        (sm_run / "report.json").write_text(json.dumps(report))
+        table = self.runs / "prices-test.json"
+        table.write_text(json.dumps({"read_on": "2026-01-02", "source": "test",
+                                     "usd_per_hour": {"local": 0.25, "ml.c5.xlarge": 1.5, "ml.m5.xlarge": None}}))
+        result = self.report(str(self.runs / "local-1thread"), str(sm_run), "--prices", str(table))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        rows = self.table_rows(result.stdout)
+        local, sm = rows["local-1thread"], rows["sm-c5x2"]
+        self.assertEqual(local["$/hour"], "0.250")
+        self.assertEqual(local["cost"], f"${self.reports['local-1thread']['final']['total_s'] / 3600 * 0.25:.4f}")
+        self.assertEqual(sm["where"], "sagemaker x2")
+        self.assertEqual(sm["$/hour"], "1.500")
+        self.assertEqual(sm["cost"], f"${report['final']['total_s'] / 3600 * 1.5 * 2:.4f}")
+        self.assertIn("(prices read on 2026-01-02)", result.stdout)
+        # --price overrides the table's entry.
+        result = self.report(str(self.runs / "local-1thread"), "--prices", str(table), "--price", "local=1")
+        self.assertEqual(self.table_rows(result.stdout)["local-1thread"]["$/hour"], "1.000")
+        # A negative price is an error that names the file and the entry.
+        bad = self.runs / "prices-bad.json"
+        bad.write_text(json.dumps({"usd_per_hour": {"local": -1}}))
+        result = self.report(str(self.runs / "local-1thread"), "--prices", str(bad))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(str(bad), result.stderr)
+        self.assertIn('usd_per_hour["local"]', result.stderr)
+
+    def test_markdown_file(self):
+        # --markdown writes exactly the table convoy-report prints without it, and prints none.
+        out = self.runs / "compare.md"
+        args = [str(self.runs / "local-1thread"), str(self.runs / "local-2threads"), "--target", "0.15"]
+        shown = self.report(*args)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        written = self.report(*args, "--markdown", str(out))
+        self.assertEqual(written.returncode, 0, written.stderr)
+        self.assertEqual(written.stdout, "")
+        self.assertIn(f"wrote {out}", written.stderr)
+        self.assertEqual(out.read_text(), shown.stdout)
+        self.assertEqual(set(self.table_rows(out.read_text())), {"local-1thread", "local-2threads"})
 
 if __name__ == "__main__":
     unittest.main()

@@ -13,26 +13,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/tools/tool_run.h"
 #include "train/trainer.h"
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;
-};
+using Result = convoy::test::ToolResult;
+using convoy::test::tool;
 
-Result run(const std::string& cmd) {
-  std::string full = cmd + " 2>&1";
-  FILE* p = popen(full.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-std::string tool(const std::string& name) { return std::string(CONVOY_BINARY_DIR) + "/bin/" + name; }
+Result run(const std::string& cmd) { return convoy::test::run_command(cmd); }
 
 TEST(Cli, TrainHelpListsTheFlags) {
   Result r = run(tool("convoy-train") + " --help");
