@@ -177,15 +177,16 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         rows = self.table_rows(result.stdout)
         local, sm = rows["local-1thread"], rows["sm-c5x2"]
-        self.assertEqual(local["$/hour"], "0.250")
-        self.assertEqual(local["cost"], f"${self.reports['local-1thread']['final']['total_s'] / 3600 * 0.25:.4f}")
+        self.assertEqual(local["$/hour"], "0.250 (own)")  # a local run is priced at the user's own rate
+        self.assertEqual(local["cost"], f"${self.reports['local-1thread']['final']['total_s'] / 3600 * 0.25:.4f} (own)")
         self.assertEqual(sm["where"], "sagemaker x2")
         self.assertEqual(sm["$/hour"], "1.500")
-        self.assertEqual(sm["cost"], f"${report['final']['total_s'] / 3600 * 1.5 * 2:.4f}")
-        self.assertIn("(prices read on 2026-01-02)", result.stdout)
+        # No billing record beside it: priced on its own run time, marked ~.
+        self.assertEqual(sm["cost"], f"~${report['final']['total_s'] / 3600 * 1.5 * 2:.4f}")
+        self.assertIn("read on 2026-01-02", result.stdout)
         # --price overrides the table's entry.
         result = self.report(str(self.runs / "local-1thread"), "--prices", str(table), "--price", "local=1")
-        self.assertEqual(self.table_rows(result.stdout)["local-1thread"]["$/hour"], "1.000")
+        self.assertEqual(self.table_rows(result.stdout)["local-1thread"]["$/hour"], "1.000 (own)")
         # A negative price is an error that names the file and the entry.
         bad = self.runs / "prices-bad.json"
         bad.write_text(json.dumps({"usd_per_hour": {"local": -1}}))
