@@ -22,10 +22,12 @@ int env_int(const char* name, int fallback, int lo, int hi) {
   return out;
 }
 
+// JSON answers. Error messages may quote bytes of the request that are not UTF-8 (a JPEG sent
+// as JSON): they are written with U+FFFD in their place, never refused.
 HttpResponse json_answer(int status, const nlohmann::json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump() + "\n";
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return r;
 }
 

@@ -171,6 +171,11 @@ TEST_F(ServerTest, BadRequestsGetTheirStatusAndTheServerKeepsAnswering) {
       {"application/octet-stream", std::string(3072 * 2 + 1, '\x11'), 400},   // odd length
       {"text/plain", "hello", 415},
       {"application/octet-stream", std::string(7 * 1024 * 1024, '\x22'), 413},  // 7 MB
+      // Not UTF-8: the parser's message quotes the bytes it stopped at, and the answer holds it.
+      {"application/json", jpeg, 400},                                         // a JPEG sent as JSON
+      {"application/json", "{\"instances\": [\"\xff\xfe\"]}", 400},              // a string that is not UTF-8
+      {"application/json", "{\"inst\xe9nces\": [[1]]}", 400},                    // a Latin-1 key
+      {"application/json", "\xff\xd8\xff", 400},
   };
   for (const auto& c : cases) {
     auto r = client().Post("/invocations", c.body, c.type.c_str());
