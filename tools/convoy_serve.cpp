@@ -15,12 +15,13 @@
 
 int run_tool(int argc, char** argv) {
   std::string model_path, host = "0.0.0.0", device = "auto";
-  int port = -1, threads = 0, max_batch = 64, top_k = 5, http_threads = 64, max_connections = 1024;
+  int port = 8080, threads = 0, max_batch = 64, top_k = 5, http_threads = 64, max_connections = 1024;
   double max_wait_ms = 2.0, timeout_s = 5.0, keep_alive_s = 5.0;
   CLI::App app{"Serve a trained convoy model over HTTP (SageMaker inference contract: GET /ping, POST "
                "/invocations, GET /execution-parameters)."};
   app.add_option("--model", model_path, "A model.convoy file, or a folder holding one (e.g. /opt/ml/model)")->required();
-  app.add_option("--port", port, "TCP port (default $SAGEMAKER_BIND_TO_PORT, else 8080; 0 = any free port)");
+  auto* port_option = app.add_option("--port", port, "TCP port (default $SAGEMAKER_BIND_TO_PORT, else 8080; 0 = any free port)")
+                          ->check(CLI::Range(0, 65535));
   app.add_option("--host", host, "Address to listen on")->capture_default_str();
   app.add_option("--device", device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads for inference (0 = all)")->capture_default_str();
@@ -39,9 +40,8 @@ int run_tool(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   CLI11_PARSE(app, argc, argv);
 
-  if (port < 0) {
+  if (port_option->count() == 0) {
     const char* env = std::getenv("SAGEMAKER_BIND_TO_PORT");
-    port = 8080;
     if (env && *env) {
       char* end = nullptr;
       const long v = std::strtol(env, &end, 10);

@@ -203,6 +203,30 @@ TEST(ServeTools, SigtermDrainsRequestsInFlightAndExitsZero) {
   EXPECT_FALSE(after.Get("/ping")) << "the port should be closed after exit";
 }
 
+// The exit status and output (stderr folded in) of a shell command.
+std::pair<int, std::string> run_capture(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  std::array<char, 512> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+TEST(ServeTools, PortsOutOfRangeAreRefused) {
+  const std::string model = convoy::test::saved_test_model();
+  for (const char* port : {"-1", "-8080", "65536", "100000"}) {
+    // `timeout` ends a server that took the port as "unset" and started serving.
+    const auto [status, out] =
+        run_capture("timeout 10 " + tool("convoy-serve") + " --model " + model + " --host 127.0.0.1 --port " + port);
+    EXPECT_NE(status, 0) << "--port " << port << ": " << out;
+    EXPECT_NE(status, 124) << "--port " << port << " was taken and served: " << out;
+    EXPECT_NE(out.find("--port"), std::string::npos) << out;
+    EXPECT_NE(out.find("0 to 65535"), std::string::npos) << out;
+  }
+}
+
 TEST(ServeTools, BadModelIsAOneLineError) {
   FILE* p = popen((tool("convoy-serve") + " --model /nonexistent/model.convoy --port 0 2>&1").c_str(), "r");
   ASSERT_NE(p, nullptr);
