@@ -77,6 +77,9 @@ size_t HttpRequestReader::feed(std::string_view in) {
         return used;
       }
       const size_t n = static_cast<size_t>(std::min<uint64_t>(head_.content_length - body_.size(), in.size()));
+      if (body_.capacity() < body_.size() + n)  // grow by doubling, but never past the declared length
+        body_.reserve(static_cast<size_t>(
+            std::min<uint64_t>(head_.content_length, std::max(body_.capacity() * 2, body_.size() + n))));
       body_.append(in.data(), n);
       if (body_.size() == head_.content_length) state_ = State::complete;
       return n;
