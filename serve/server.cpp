@@ -1,11 +1,13 @@
 #include "serve/server.h"
 
+#include <atomic>
 #include <charconv>
 #include <cstdlib>
 #include <optional>
 
 #include "engine/error.h"
 #include "serve/answer_json.h"
+#include "serve/memory_release.h"
 
 namespace convoy::serve {
 
@@ -34,6 +36,10 @@ HttpResponse json_answer(int status, const nlohmann::json& body) {
 HttpResponse error_answer(int status, const std::string& message) {
   return json_answer(status, {{"error", message}, {"status", status}});
 }
+
+// Requests from this size on (about 340 images as raw records, 90 as JSON) are followed by
+// giving freed memory back to the system (serve/memory_release.h).
+constexpr size_t kLargeRequestBytes = 1 << 20;
 
 // JSON Lines when Accept names it, JSON when Accept names application/json, else the answer
 // follows the request: JSON Lines in, JSON Lines out.
@@ -85,13 +91,25 @@ struct InferenceServer::Impl {
   Predictor& predictor;
   ServerOptions options;
   MicroBatcher batcher;
-  HttpServer http;
+  MemoryRelease memory{kLargeRequestBytes, std::chrono::seconds(1)};
+  std::atomic<int> in_flight{0};  // /invocations being decoded or predicted
+  HttpServer http;                // last: its workers use the members above
 
   HttpDispatch route(HttpRequest& request);
-  HttpResponse invocations(const HttpRequest& request);
+  HttpResponse invocations(HttpRequest& request);
+  HttpResponse predict_answer(const HttpRequest& request);
 };
 
-HttpResponse InferenceServer::Impl::invocations(const HttpRequest& request) {
+HttpResponse InferenceServer::Impl::invocations(HttpRequest& request) {
+  ++in_flight;
+  HttpResponse answer = predict_answer(request);
+  const size_t bytes = request.body.size();
+  std::string().swap(request.body);  // freed before the memory is handed back
+  memory.after_request(bytes, --in_flight == 0);
+  return answer;
+}
+
+HttpResponse InferenceServer::Impl::predict_answer(const HttpRequest& request) {
   batcher.expect_request();
   DecodeResult decoded = decode_request(request.head.field("Content-Type"), request.body, options.limits);
   if (auto* e = std::get_if<RequestError>(&decoded)) {
