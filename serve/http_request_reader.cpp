@@ -56,8 +56,11 @@ size_t HttpRequestReader::feed_head(std::string_view in) {
     return used;
   }
   used += take;
+  // The request line so far, without a CR that may be the start of its line end (the head
+  // parser does not count it either, so the status does not depend on where the bytes split).
   const size_t line_end = head_bytes_.find('\n');
-  const size_t line_len = line_end == std::string::npos ? head_bytes_.size() : line_end;
+  size_t line_len = line_end == std::string::npos ? head_bytes_.size() : line_end;
+  if (line_len > 0 && head_bytes_[line_len - 1] == '\r') --line_len;
   if (line_len > limits_.max_request_line)
     fail({414, "request line is over the limit of " + std::to_string(limits_.max_request_line) + " bytes"});
   else if (head_bytes_.size() >= limits_.max_head_bytes)

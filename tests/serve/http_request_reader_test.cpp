@@ -126,6 +126,14 @@ TEST(HttpRequestReader, HeadsOverTheLimitsAreRefused) {
   limits.max_header_fields = 5;
   EXPECT_EQ(status_of("GET /" + std::string(200, 'a') + " HTTP/1.1\r\n\r\n", limits), 414);
   EXPECT_EQ(status_of("GET /" + std::string(200, 'a'), limits), 414) << "known before the line ends";
+  // A line of exactly the limit, its CR arriving before its LF (found by fuzz_http_request:
+  // fed in pieces, the CR was counted and the line refused).
+  const std::string at_limit = "GET /" + std::string(limits.max_request_line - 14, 'a') + " HTTP/1.1\r\n\r\n";
+  for (size_t piece : {at_limit.size(), size_t(1), size_t(101)}) {
+    const Outcome o = read_all(at_limit, piece, limits);
+    EXPECT_EQ(o.error_status, 0) << "pieces of " << piece << ": " << o.error;
+    EXPECT_EQ(o.requests.size(), 1u) << "pieces of " << piece;
+  }
   std::string many = "GET / HTTP/1.1\r\n";
   for (int i = 0; i < 6; ++i) many += "X-" + std::to_string(i) + ": 1\r\n";
   EXPECT_EQ(status_of(many + "\r\n", limits), 431);
