@@ -1,102 +1,18 @@
 #include "serve/http_server.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <mutex>
-#include <unordered_map>
-#include <utility>
-#include <vector>
 
-#include "engine/error.h"
-#include "serve/http_connection.h"
+#include "serve/http_server_impl.h"
 #include "serve/listen_socket.h"
-#include "serve/worker_pool.h"
 
 namespace convoy::serve {
 
 namespace {
-
-constexpr uint64_t kListenId = 0;
-constexpr uint64_t kWakeId = 1;
-constexpr size_t kReadBudget = 256 * 1024;   // bytes read from one connection per turn of the loop
-constexpr int kAcceptsPerTurn = 256;
-constexpr int kFdReserve = 64;               // descriptors kept for everything but connections
-constexpr auto kAcceptPause = std::chrono::milliseconds(100);
-
-using Phase = HttpConnection::Phase;
-using Io = HttpConnection::Io;
-
+constexpr size_t kReadBudget = 256 * 1024;  // bytes read from one connection per turn of the loop
+constexpr int kFdReserve = 64;              // descriptors kept for everything but connections
 }  // namespace
-
-struct HttpServer::Impl {
-  Impl(const HttpServerOptions& o, HttpHandler h, HttpErrorAnswer e)
-      : options(o), handler(std::move(h)), error_answer(std::move(e)) {}
-
-  HttpServerOptions options;
-  HttpHandler handler;
-  HttpErrorAnswer error_answer;
-  int max_connections = 0;
-  int listen_fd = -1, epoll_fd = -1, wake_fd = -1;
-  int port = -1;
-  bool accepting = false;
-  Clock::time_point accept_paused_until{};
-  Clock::duration tick{};
-
-  std::unordered_map<uint64_t, std::unique_ptr<HttpConnection>> connections;
-  uint64_t next_id = 2;
-  std::unique_ptr<WorkerPool> pool;
-  int64_t jobs_out = 0;  // handed to workers, answer not yet taken back (loop thread only)
-  std::mutex done_mutex;
-  std::vector<std::pair<uint64_t, HttpResponse>> done;
-
-  std::atomic<bool> stop_requested{false};
-  bool stop_begun = false;
-
-  struct {
-    std::atomic<int64_t> accepted{0}, requests{0}, timed_out{0}, idle_closed{0}, evicted_idle{0}, evicted_slow{0},
-        refused{0}, open{0}, peak_open{0};
-  } counters;
-
-  void wake() {
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd, &one, sizeof one);
-  }
-  void watch(int fd, uint64_t id, uint32_t events) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.u64 = id;
-    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) fail("server: epoll_ctl: ", std::strerror(errno));
-  }
-  void set_accepting(bool on) {
-    if (on == accepting || listen_fd < 0) return;
-    if (on) watch(listen_fd, kListenId, EPOLLIN);
-    else ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
-    accepting = on;
-  }
-
-  void loop();
-  void accept_all(Clock::time_point now);
-  bool make_room(Clock::time_point now);
-  void add_connection(int fd, Clock::time_point now, bool refuse);
-  void on_event(HttpConnection& c, uint32_t events, Clock::time_point now);
-  bool pump(HttpConnection& c, Clock::time_point now);
-  void dispatch(HttpConnection& c, HttpRequest request, Clock::time_point now);
-  void answer(HttpConnection& c, const HttpResponse& response, Clock::time_point now);
-  void answer_error(HttpConnection& c, int status, const std::string& message, Clock::time_point now);
-  void take_answers(Clock::time_point now);
-  void sweep(Clock::time_point now);
-  void begin_stop();
-  void update_events(HttpConnection& c);
-  void close(HttpConnection& c);
-};
 
 void HttpServer::Impl::update_events(HttpConnection& c) {
   const uint32_t want = c.wanted_events();
@@ -112,91 +28,6 @@ void HttpServer::Impl::close(HttpConnection& c) {
   ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.fd(), nullptr);
   connections.erase(c.id());  // destroys c, closing its socket
   counters.open = static_cast<int64_t>(connections.size());
-}
-
-void HttpServer::Impl::add_connection(int fd, Clock::time_point now, bool refuse) {
-  const uint64_t id = next_id++;
-  auto c = std::make_unique<HttpConnection>(fd, id, options.limits, now);
-  HttpConnection& ref = *c;
-  connections.emplace(id, std::move(c));
-  counters.open = static_cast<int64_t>(connections.size());
-  counters.peak_open = std::max<int64_t>(counters.peak_open, counters.open);
-  ref.registered = EPOLLIN;
-  watch(fd, id, EPOLLIN);
-  if (refuse) {
-    ref.framing = ResponseFraming{false, 1, false};
-    answer_error(ref, 503, "too many connections: retry shortly", now);
-    if (pump(ref, now)) update_events(ref);
-  }
-}
-
-// At the cap: close a lingering connection, else the longest-idle one, else answer 503 to the
-// oldest one still sending its head. False when every connection is busy with a request.
-bool HttpServer::Impl::make_room(Clock::time_point now) {
-  HttpConnection *lingering = nullptr, *idle = nullptr, *slow = nullptr;
-  for (auto& [id, c] : connections) {
-    switch (c->phase()) {
-      case Phase::lingering:
-        if (!lingering) lingering = c.get();
-        break;
-      case Phase::idle:
-        if (!idle || c->idle_since() < idle->idle_since()) idle = c.get();
-        break;
-      case Phase::reading:
-        if (c->reader().state() == HttpRequestReader::State::head &&
-            (!slow || c->request_started() < slow->request_started()))
-          slow = c.get();
-        break;
-      default:
-        break;
-    }
-  }
-  if (lingering) {
-    close(*lingering);
-  } else if (idle) {
-    ++counters.evicted_idle;
-    close(*idle);
-  } else if (slow) {
-    ++counters.evicted_slow;
-    // A best-effort answer: the client is slow, so the connection goes without lingering.
-    slow->framing = ResponseFraming{false, 1, false};
-    answer_error(*slow, 503, "too many connections: the request head took too long to arrive", now);
-    slow->flush();
-    close(*slow);
-  } else {
-    return false;
-  }
-  return true;
-}
-
-void HttpServer::Impl::accept_all(Clock::time_point now) {
-  for (int k = 0; k < kAcceptsPerTurn; ++k) {
-    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors or memory: leave the rest in the backlog for a moment.
-        set_accepting(false);
-        accept_paused_until = now + kAcceptPause;
-      }
-      return;
-    }
-    const int on = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-    ++counters.accepted;
-    bool refuse = false;
-    if (static_cast<int>(connections.size()) >= max_connections && !make_room(now)) {
-      // Room for a 503 only within an eighth over the cap; past that the newcomer is just closed.
-      if (static_cast<int>(connections.size()) >= max_connections + max_connections / 8 + 1) {
-        ++counters.refused;
-        ::close(fd);
-        continue;
-      }
-      ++counters.refused;
-      refuse = true;
-    }
-    add_connection(fd, now, refuse);
-  }
 }
 
 void HttpServer::Impl::answer(HttpConnection& c, const HttpResponse& response, Clock::time_point now) {
@@ -346,58 +177,6 @@ void HttpServer::Impl::take_answers(Clock::time_point now) {
     answer(c, response, now);
     if (pump(c, now)) update_events(c);
   }
-}
-
-void HttpServer::Impl::sweep(Clock::time_point now) {
-  if (!accepting && !stop_begun && now >= accept_paused_until) set_accepting(true);
-  std::vector<uint64_t> expired;
-  for (auto& [id, c] : connections) {
-    switch (c->phase()) {
-      case Phase::idle:
-        if (now - c->idle_since() >= options.idle_timeout) expired.push_back(id);
-        break;
-      case Phase::reading:
-        if (now - c->request_started() >= options.request_timeout) expired.push_back(id);
-        break;
-      case Phase::writing:
-        if (now - c->phase_deadline_base() >= options.request_timeout) expired.push_back(id);
-        break;
-      case Phase::lingering:
-        if (now - c->phase_deadline_base() >= options.linger_time) expired.push_back(id);
-        break;
-      case Phase::working:
-        break;
-    }
-  }
-  for (uint64_t id : expired) {
-    auto it = connections.find(id);
-    if (it == connections.end()) continue;
-    HttpConnection& c = *it->second;
-    if (c.phase() == Phase::reading) {
-      ++counters.timed_out;
-      c.framing.minor_version = 1;
-      c.framing.head_only = false;
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.request_timeout).count();
-      answer_error(c, 408, "the request did not arrive whole within " + std::to_string(ms) + " ms", now);
-      if (pump(c, now)) update_events(c);
-    } else {
-      if (c.phase() == Phase::idle) ++counters.idle_closed;
-      close(c);
-    }
-  }
-}
-
-void HttpServer::Impl::begin_stop() {
-  stop_begun = true;
-  set_accepting(false);
-  if (listen_fd >= 0) ::close(listen_fd);
-  listen_fd = -1;
-  std::vector<HttpConnection*> idle;
-  for (auto& [id, c] : connections) {
-    if (c->phase() == Phase::idle || c->phase() == Phase::reading) idle.push_back(c.get());
-    else if (c->phase() == Phase::writing) c->set_close_after();
-  }
-  for (HttpConnection* c : idle) close(*c);
 }
 
 void HttpServer::Impl::loop() {
