@@ -11,8 +11,8 @@ Checks (the exit status is 1 when one fails):
   - every /ping is answered 200, and their p99 is under 100 ms;
   - no connection is reset: not the load's (wrk's socket errors), the slow or idle clients',
     or the prober's; every load request is answered 200;
-  - the server's RSS after warm-up (the first third of the load) stays flat: the largest
-    later sample is within 10% + 16 MiB of it.
+  - the server's RSS stays flat after warm-up (the load and the clients for the first
+    --warmup seconds): no later sample is more than 10% + 16 MiB above the first.
 
   bench/serve_abuse.py --serve build/bin/convoy-serve --model runs/latest/model.convoy
       [--archive ../shared/data/cifar10-jpeg75.tar.gz] [--duration 30] [--baseline 10]
@@ -28,18 +28,19 @@ scales the latency limit and skips the RSS check (ASan's quarantine holds freed 
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 
-HOST = "127.0.0.1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_abuse_clients import (HOST, Tally, idle_client, parse_wrk, slow_client,  # noqa: E402
+                                 start_prober, start_wrk)
+
 JPEG_MEMBER = "test/cat/0000.jpg"
 
 
@@ -85,183 +86,16 @@ def rss_mib(pid):
     return float("nan")
 
 
-# ---- the /ping prober (its own process, so the clients' event loop cannot delay it) -------
-
-def probe(port, seconds, interval, out):
-    latencies, failures = [], []
-    end = time.monotonic() + seconds
-    next_at = time.monotonic()
-    request = b"GET /ping HTTP/1.1\r\nHost: probe\r\n\r\n"
-    while time.monotonic() < end:
-        t0 = time.perf_counter()
-        try:
-            with socket.create_connection((HOST, port), timeout=5) as s:
-                s.sendall(request)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        raise ConnectionError("closed before the answer")
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-                while len(body) < length:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        raise ConnectionError("closed inside the answer")
-                    body += chunk
-                if not head.startswith(b"HTTP/1.1 200 "):
-                    raise ConnectionError(head.split(b"\r\n")[0].decode(errors="replace"))
-            latencies.append((time.perf_counter() - t0) * 1000.0)
-        except (OSError, ConnectionError, AttributeError) as e:
-            failures.append(f"{type(e).__name__}: {e}")
-        next_at += interval
-        time.sleep(max(0.0, next_at - time.monotonic()))
-    out.send({"latencies_ms": latencies, "failures": failures})
-
-
-def start_prober(port, seconds, interval=0.1):
-    parent, child = multiprocessing.Pipe(duplex=False)
-    p = multiprocessing.Process(target=probe, args=(port, seconds, interval, child), daemon=True)
-    p.start()
-    return p, parent
-
-
-# ---- the JPEG load (wrk) -------------------------------------------------------------------
-
-def start_wrk(port, jpeg_path, connections, seconds, workdir):
-    script = os.path.join(workdir, "post.lua")
-    with open(script, "w") as f:
-        f.write(f'local f = io.open("{jpeg_path}", "rb")\nwrk.method = "POST"\nwrk.body = f:read("*all")\n'
-                f'f:close()\nwrk.headers["Content-Type"] = "image/jpeg"\n')
-    threads = max(1, min(2, connections))
-    return subprocess.Popen(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                             "--latency", "-s", script, f"http://{HOST}:{port}/invocations"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wrk_ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
-    if not m:
-        return float("nan")
-    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m.group(2)]
-
-
-def parse_wrk(out):
-    r = {"requests": 0, "requests_per_sec": 0.0, "p50_ms": float("nan"), "p99_ms": float("nan"),
-         "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0}, "non_2xx": 0}
-    m = re.search(r"(\d+) requests in", out)
-    if m:
-        r["requests"] = int(m.group(1))
-    m = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    if m:
-        r["requests_per_sec"] = float(m.group(1))
-    for q, key in (("50%", "p50_ms"), ("99%", "p99_ms")):
-        m = re.search(rf"^\s*{q}\s+(\S+)", out, re.M)
-        if m:
-            r[key] = wrk_ms(m.group(1))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if m:
-        r["socket_errors"] = dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups())))
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if m:
-        r["non_2xx"] = int(m.group(1))
-    return r
-
-
-# ---- slow-header and idle keep-alive clients (one asyncio loop) ---------------------------
-
-class Tally:
-    def __init__(self):
-        self.connections = 0
-        self.answers = {}      # status -> count
-        self.resets = 0
-        self.errors = []
-
-    def answer(self, status):
-        self.answers[status] = self.answers.get(status, 0) + 1
-
-    def error(self, e):
-        if isinstance(e, ConnectionResetError):
-            self.resets += 1
-        elif len(self.errors) < 20:
-            self.errors.append(f"{type(e).__name__}: {e}")
-
-    def summary(self):
-        return {"connections": self.connections, "answers": {str(k): v for k, v in sorted(self.answers.items())},
-                "resets": self.resets, "errors": self.errors}
-
-
-async def read_answer(reader):
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    m = re.search(rb"(?i)content-length: *(\d+)", head)
-    if m:
-        await reader.readexactly(int(m.group(1)))
-    return status
-
-
-async def slow_client(port, start_delay, stop, tally):
-    """Sends a request head one byte a second, never finishing it; reconnects when cut off."""
-    await asyncio.sleep(start_delay)
-    while not stop.is_set():
-        writer = None
-        try:
-            reader, writer = await asyncio.open_connection(HOST, port)
-            tally.connections += 1
-            writer.write(b"POST /invocations HTTP/1.1\r\nHost: abuse\r\nContent-Type: image/jpeg\r\nX-Slow: ")
-            while not stop.is_set():
-                writer.write(b"x")
-                await writer.drain()
-                try:
-                    data = await asyncio.wait_for(reader.read(4096), timeout=1.0)
-                except asyncio.TimeoutError:
-                    continue
-                if data.startswith(b"HTTP/1.1 "):
-                    tally.answer(int(data[9:12]))
-                while data:  # the rest of the answer, then the server's close
-                    data = await asyncio.wait_for(reader.read(4096), timeout=5.0)
-                break
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as e:
-            if not stop.is_set():
-                tally.error(e)
-        finally:
-            if writer:
-                writer.close()
-
-
-async def idle_client(port, start_delay, stop, tally):
-    """Asks /ping once, then holds the connection idle until the server closes it; repeats."""
-    await asyncio.sleep(start_delay)
-    while not stop.is_set():
-        writer = None
-        try:
-            reader, writer = await asyncio.open_connection(HOST, port)
-            tally.connections += 1
-            writer.write(b"GET /ping HTTP/1.1\r\nHost: abuse\r\n\r\n")
-            tally.answer(await read_answer(reader))
-            while not stop.is_set():
-                try:
-                    data = await asyncio.wait_for(reader.read(1), timeout=0.5)
-                except asyncio.TimeoutError:
-                    continue
-                if data:
-                    tally.errors.append("bytes on an idle connection")
-                break  # closed by the server (idle timeout or the connection cap)
-        except (OSError, asyncio.IncompleteReadError) as e:
-            if not stop.is_set():
-                tally.error(e)
-        finally:
-            if writer:
-                writer.close()
-
-
 async def abuse(args, port, server_pid, jpeg_path, workdir):
     stop = asyncio.Event()
     slow, idle = Tally(), Tally()
     tasks = [asyncio.create_task(slow_client(port, i * 0.005, stop, slow)) for i in range(args.slow)]
     tasks += [asyncio.create_task(idle_client(port, i * 0.005, stop, idle)) for i in range(args.idle)]
-    await asyncio.sleep(args.warmup)
+    # Warm-up: the same load while the slow and idle clients connect, so the model has run
+    # every batch size the load makes before the RSS is watched.
+    warm = start_wrk(port, jpeg_path, args.connections, max(1, round(args.warmup)), workdir)
+    while warm.poll() is None:
+        await asyncio.sleep(0.1)
     log(f"{slow.connections} slow-header and {idle.connections} idle connections open; "
         f"starting {args.connections}-connection JPEG load and the /ping prober for {args.duration} s")
     prober, prober_out = start_prober(port, args.duration)
@@ -323,7 +157,7 @@ def main():
     p.add_argument("--train", help="convoy-train, to make a throwaway model when --model is not given")
     p.add_argument("--archive", default=os.path.join(here, "..", "..", "shared", "data", "cifar10-jpeg75.tar.gz"))
     p.add_argument("--duration", type=int, default=30)
-    p.add_argument("--warmup", type=float, default=5.0, help="seconds the slow and idle clients connect first")
+    p.add_argument("--warmup", type=float, default=5.0, help="seconds of load while the slow and idle clients connect, before measuring")
     p.add_argument("--baseline", type=int, default=0)
     p.add_argument("--slow", type=int, default=200)
     p.add_argument("--idle", type=int, default=200)
@@ -365,9 +199,8 @@ def main():
         server_log = open(log_path).read()
 
     pings = ping_summary(probe_result)
-    warm = max(1, len(rss) // 3)
-    rss_warm = rss[warm - 1][1] if rss else float("nan")
-    rss_later_max = max((r for _, r in rss[warm:]), default=rss_warm)
+    rss_warm = rss[0][1] if rss else float("nan")
+    rss_later_max = max((r for _, r in rss[1:]), default=rss_warm)
     figures = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "duration_s": args.duration,
         "slow_clients": args.slow, "idle_clients": args.idle, "load_connections": args.connections,
