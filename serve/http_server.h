@@ -10,9 +10,10 @@
 //     runs out. A connection with no request in progress is closed after idle_timeout.
 //   - A declared Content-Length over limits.max_body_bytes is answered 413 as soon as the head
 //     is read, before any of the body; chunked bodies are refused as soon as they pass it.
-//   - At most max_connections are open. When a new one arrives at the cap, the longest-idle
-//     connection is closed to make room; failing that, the oldest one still sending its
-//     request head is answered 503 and closed; failing that, the newcomer is answered 503.
+//   - At most max_connections are open. When a new one arrives at the cap, a connection that
+//     is only closing (lingering) or else the longest-idle one is closed to make room;
+//     failing that, the oldest one still sending its request head is answered 503 and
+//     closed; failing that, the newcomer is answered 503.
 //   - The listen backlog is `backlog` (SOMAXCONN), so a burst of connections waits in the
 //     kernel instead of being reset.
 //   - Pipelined requests are answered one at a time, in order: the next is not read until the
