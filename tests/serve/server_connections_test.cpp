@@ -147,6 +147,49 @@ TEST(ServerConnections, AtTheCapTheLongestIdleConnectionMakesRoom) {
   EXPECT_LE(st.peak_open, 17);
 }
 
+TEST(ServerConnections, AtTheCapTheOldestSlowHeadGoesAndBusyConnectionsStay) {
+  ServerOptions so = small_server();
+  so.max_connections = 4;
+  RunningServer s(so);
+  // Four connections still sending their heads: the oldest is answered 503 for a newcomer.
+  std::vector<RawConnection> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.emplace_back(s.port);
+    ASSERT_TRUE(slow.back().send_all("GET /ping HTTP/1.1\r\nX-Slow: "));
+    std::this_thread::sleep_for(20ms);  // distinct start times
+  }
+  EXPECT_LT(ping_seconds(s.port), 1.0) << "the newcomer should be served";
+  ASSERT_TRUE(slow.front().closed_within(1000ms));
+  EXPECT_EQ(slow.front().buffered().rfind("HTTP/1.1 503 ", 0), 0u) << slow.front().buffered();
+  EXPECT_EQ(s.server.http_stats().evicted_slow, 1);
+  slow.clear();
+
+  // Four connections in the middle of their bodies cannot be made to go: the newcomer is
+  // answered 503, and the four still get their answers.
+  const auto px = test::cifar_pixels(test::sample_jpegs()[0].bytes);
+  const std::string image(px.begin(), px.end());
+  std::vector<RawConnection> busy;
+  for (int i = 0; i < 4; ++i) {
+    busy.emplace_back(s.port);
+    ASSERT_TRUE(busy.back().send_all("POST /invocations HTTP/1.1\r\nContent-Type: application/octet-stream\r\n"
+                                     "Content-Length: 3072\r\n\r\n" + image.substr(0, 100)));
+  }
+  std::this_thread::sleep_for(100ms);
+  RawConnection newcomer(s.port);
+  ASSERT_TRUE(newcomer.ok());
+  auto refused = newcomer.read_answer(2000ms);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_TRUE(newcomer.closed_within(3000ms));
+  EXPECT_GE(s.server.http_stats().refused, 1);
+  for (auto& c : busy) {
+    ASSERT_TRUE(c.send_all(image.substr(100)));
+    auto a = c.read_answer();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 200);
+  }
+}
+
 TEST(ServerConnections, ABurstOfConnectionsWaitsInTheListenBacklog) {
   RunningServer s(small_server(), /*start=*/false);
   // Nothing accepts yet: every connection the backlog holds completes its handshake.
