@@ -89,9 +89,18 @@ std::vector<float> Tensor::to_vector() const {
 }
 
 void ensure_shape(Tensor& t, const Shape& shape, Device device) {
-  if (t.defined() && t.device() == device && t.numel() == shape.numel()) {
-    if (!(t.shape() == shape)) t = t.reshape(shape);
-    return;
+  if (t.defined() && t.device() == device) {
+    if (t.numel() == shape.numel()) {
+      if (!(t.shape() == shape)) t = t.reshape(shape);
+      return;
+    }
+    const std::size_t need = static_cast<std::size_t>(shape.numel()) * sizeof(float);
+    bool negative = false;
+    for (int64_t d : shape.dims()) negative = negative || d < 0;
+    if (!negative && t.storage_.use_count() == 1 && t.offset_ == 0 && need <= t.storage_->bytes()) {
+      t.shape_ = shape;
+      return;
+    }
   }
   t = Tensor(shape, device);
 }

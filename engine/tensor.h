@@ -71,13 +71,18 @@ class Tensor {
   std::vector<float> to_vector() const;  // copies to the host
 
  private:
+  friend void ensure_shape(Tensor& t, const Shape& shape, Device device);
   Shape shape_;
   Device device_;
   std::shared_ptr<Storage> storage_;
   int64_t offset_ = 0;
 };
 
-// Ensures `t` has `shape` on `device`, reallocating only when the size or device differ.
+// Ensures `t` has `shape` on `device`. The storage is kept when the size is the same, and
+// also when it is smaller than what the storage holds and no other tensor shares it (so a
+// model's activation buffers sized for one batch serve every smaller batch, instead of being
+// reallocated whenever the batch size changes: the inference server's micro-batches vary on
+// every pass). Otherwise new, uninitialised storage is allocated.
 void ensure_shape(Tensor& t, const Shape& shape, Device device);
 
 }  // namespace convoy

@@ -116,7 +116,7 @@ int main(int argc, char** argv) try {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* t : {"cifar_batch", "image_decode", "archive", "model_file", "request_decode"})
+  for (const char* t : {"cifar_batch", "image_decode", "archive", "model_file", "request_decode", "http_request"})
     fs::create_directories(out / t);
   const fs::path scratch = out / "scratch.png";
 
@@ -186,6 +186,22 @@ int main(int argc, char** argv) try {
   int n = 0;
   for (const Bytes& request : convoy::fuzz::seed_requests(planar, jpegs.front().bytes, image_tree[jpegs.size()].bytes))
     write_bytes(out / "request_decode" / ("request" + std::to_string(n++)), request);
+
+  // HTTP request streams for the endpoint's reader: the first byte sets the piece size.
+  const std::string image(reinterpret_cast<const char*>(planar[0].data()), 256);
+  const std::vector<std::string> streams = {
+      std::string(1, '\x07') + "GET /ping HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: curl/7.88\r\n\r\n",
+      std::string(1, '\x01') + "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+          "Content-Length: 256\r\nExpect: 100-continue\r\n\r\n" + image,
+      std::string(1, '\x10') + "POST /invocations HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n80;x=y\r\n" +
+          image.substr(0, 128) + "\r\n80\r\n" + image.substr(128) + "\r\n0\r\nX-Trailer: 1\r\n\r\n",
+      std::string(1, '\x03') + "GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /execution-parameters HTTP/1.1\n\n"
+          "HEAD /ping HTTP/1.1\r\nConnection: close\r\n\r\n",
+      std::string(1, '\x20') + "POST /invocations HTTP/1.1\r\nContent-Length: 100000000000\r\n\r\n",
+  };
+  n = 0;
+  for (const std::string& s : streams)
+    write_bytes(out / "http_request" / ("stream" + std::to_string(n++)), Bytes(s.begin(), s.end()));
 
   std::cerr << "make_fuzz_seeds: wrote seeds under " << out.string() << "\n";
   return 0;

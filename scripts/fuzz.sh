@@ -24,6 +24,7 @@ start=$(date +%s)
 # libFuzzer everywhere); only the fuzz targets and the seed writer are built here.
 targets="${FUZZ_TARGETS:-fuzz_cifar_batch fuzz_image_decode fuzz_archive fuzz_model_file}"
 if [ -z "${FUZZ_TARGETS:-}" ] && [ -f serve/request_decode.h ]; then targets="$targets fuzz_request_decode"; fi
+if [ -z "${FUZZ_TARGETS:-}" ] && [ -f serve/http_request_reader.h ]; then targets="$targets fuzz_http_request"; fi
 BUILD_DIR="$BUILD_DIR" JOBS="$JOBS" scripts/sanitize.sh --build make_fuzz_seeds $targets
 built=$(date +%s)
 

@@ -63,6 +63,15 @@ BatcherStats MicroBatcher::stats() const {
 }
 
 void MicroBatcher::run() {
+  if (options_.warm_up) {
+    try {
+      const int n = std::min(options_.max_batch, 256);
+      const std::vector<uint8_t> blank(static_cast<size_t>(n) * data::kImageBytes, 0);
+      predictor_.predict(blank.data(), n);
+    } catch (...) {
+      // A model that cannot predict fails every request the same way, with the reason.
+    }
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });

@@ -58,8 +58,12 @@ std::vector<Prediction> Predictor::predict(const uint8_t* images, int64_t count)
   const int top_k = std::min(options_.top_k, num_classes_);
   std::lock_guard<std::mutex> lock(mutex_);
   Context ctx = Context::make(options_.device);
-  for (int64_t first = 0; first < count; first += options_.max_forward_batch) {
-    const int64_t n = std::min<int64_t>(options_.max_forward_batch, count - first);
+  // Equal chunks (500 images: 250 + 250, not 256 + 244): every pass of a request has the same
+  // shapes, so the model's activation buffers are not reallocated between its passes.
+  const int64_t passes = (count + options_.max_forward_batch - 1) / options_.max_forward_batch;
+  const int64_t chunk = (count + passes - 1) / passes;
+  for (int64_t first = 0; first < count; first += chunk) {
+    const int64_t n = std::min<int64_t>(chunk, count - first);
     // x: (n, 3, 32, 32) normalised, on the host first.
     Tensor x(Shape{n, data::kImageChannels, data::kImageSide, data::kImageSide});
     float* dst = x.data();

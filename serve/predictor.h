@@ -41,7 +41,7 @@ struct Prediction {
 struct PredictorOptions {
   Device device = Device::cpu();
   int top_k = 5;              // classes listed per image
-  int max_forward_batch = 256;  // larger requests are run in chunks of this many images
+  int max_forward_batch = 256;  // larger requests are run in equal chunks of at most this many images
 };
 
 class Predictor {

@@ -83,5 +83,27 @@ TEST(Tensor, EnsureShapeReusesStorage) {
   EXPECT_EQ(t.numel(), 5);
 }
 
+TEST(Tensor, EnsureShapeKeepsALargerStorageNoOtherTensorShares) {
+  Tensor t(Shape{64, 3, 4, 4});
+  const float* p = t.data();
+  ensure_shape(t, Shape{20, 3, 4, 4}, Device::cpu());  // a smaller batch: the same buffer
+  EXPECT_EQ(t.data(), p);
+  EXPECT_EQ(t.shape(), (Shape{20, 3, 4, 4}));
+  ensure_shape(t, Shape{45, 3, 4, 4}, Device::cpu());  // larger again, still within it
+  EXPECT_EQ(t.data(), p);
+  EXPECT_EQ(t.numel(), 45 * 48);
+  ensure_shape(t, Shape{65, 3, 4, 4}, Device::cpu());  // beyond it: new storage
+  EXPECT_NE(t.data(), p);
+  EXPECT_EQ(t.numel(), 65 * 48);
+
+  // Shared (e.g. saved for backward): never resized under the other holder.
+  Tensor held = t;
+  const float* q = t.data();
+  ensure_shape(t, Shape{10, 3, 4, 4}, Device::cpu());
+  EXPECT_NE(t.data(), q);
+  EXPECT_EQ(held.data(), q);
+  EXPECT_EQ(held.numel(), 65 * 48);
+}
+
 }  // namespace
 }  // namespace convoy

@@ -17,85 +17,16 @@
 #include <sstream>
 #include <thread>
 
+#include "serve_process.h"
 #include "serve_test_helpers.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string tool(const std::string& name) { return std::string(CONVOY_BINARY_DIR) + "/bin/" + name; }
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// convoy-serve in a child process, its stderr in a file.
-struct ServeProcess {
-  pid_t pid = -1;
-  int port = -1;
-  std::string log;
-
-  ServeProcess(const std::vector<std::string>& args, const std::string& env_port = "") {
-    log = (fs::temp_directory_path() / ("convoy-serve-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-                                        ".log")).string();
-    pid = ::fork();
-    if (pid == 0) {
-      FILE* f = std::freopen(log.c_str(), "w", stderr);
-      (void)f;
-      if (!env_port.empty()) ::setenv("SAGEMAKER_BIND_TO_PORT", env_port.c_str(), 1);
-      std::vector<std::string> all = {tool("convoy-serve")};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      std::_Exit(127);
-    }
-    // Ready when the log says where it listens.
-    for (int i = 0; i < 600 && port < 0; ++i) {
-      std::ifstream in(log);
-      std::string text((std::istreambuf_iterator<char>(in)), {});
-      const size_t at = text.find("listening on http://");
-      if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
-        const size_t colon = text.find(':', at + 20);
-        port = std::stoi(text.substr(colon + 1));
-      }
-      int st = 0;
-      if (::waitpid(pid, &st, WNOHANG) == pid) {
-        pid = -1;
-        ADD_FAILURE() << "convoy-serve exited early:\n" << text;
-        return;
-      }
-      if (port < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  int terminate_and_wait() {
-    if (pid < 0) return -1;
-    ::kill(pid, SIGTERM);
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    pid = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  ~ServeProcess() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    std::error_code ec;
-    fs::remove(log, ec);
-  }
-};
+using convoy::test::free_port;
+using convoy::test::ServeProcess;
+using convoy::test::tool;
 
 int run(const std::string& cmd) {
   const int st = std::system((cmd + " 2>/dev/null").c_str());
@@ -201,6 +132,30 @@ TEST(ServeTools, SigtermDrainsRequestsInFlightAndExitsZero) {
   EXPECT_LT(drain_s, 15.0);
   httplib::Client after("127.0.0.1", serve.port);
   EXPECT_FALSE(after.Get("/ping")) << "the port should be closed after exit";
+}
+
+// The exit status and output (stderr folded in) of a shell command.
+std::pair<int, std::string> run_capture(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  std::array<char, 512> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+TEST(ServeTools, PortsOutOfRangeAreRefused) {
+  const std::string model = convoy::test::saved_test_model();
+  for (const char* port : {"-1", "-8080", "65536", "100000"}) {
+    // `timeout` ends a server that took the port as "unset" and started serving.
+    const auto [status, out] =
+        run_capture("timeout 10 " + tool("convoy-serve") + " --model " + model + " --host 127.0.0.1 --port " + port);
+    EXPECT_NE(status, 0) << "--port " << port << ": " << out;
+    EXPECT_NE(status, 124) << "--port " << port << " was taken and served: " << out;
+    EXPECT_NE(out.find("--port"), std::string::npos) << out;
+    EXPECT_NE(out.find("0 to 65535"), std::string::npos) << out;
+  }
 }
 
 TEST(ServeTools, BadModelIsAOneLineError) {

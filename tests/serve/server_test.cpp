@@ -53,8 +53,8 @@ class ServerTest : public ::testing::Test {
     so.http_threads = 24;
     so.batching.max_batch = 64;
     so.batching.max_wait = std::chrono::milliseconds(20);
-    so.read_timeout = so.write_timeout = std::chrono::milliseconds(500);
-    so.keep_alive_seconds = 1;
+    so.request_timeout = std::chrono::milliseconds(500);
+    so.keep_alive_timeout = std::chrono::seconds(1);
     server_ = new InferenceServer(*predictor_, so);
     port_ = server_->bind();
     thread_ = new std::thread([] { server_->run(); });
@@ -171,6 +171,11 @@ TEST_F(ServerTest, BadRequestsGetTheirStatusAndTheServerKeepsAnswering) {
       {"application/octet-stream", std::string(3072 * 2 + 1, '\x11'), 400},   // odd length
       {"text/plain", "hello", 415},
       {"application/octet-stream", std::string(7 * 1024 * 1024, '\x22'), 413},  // 7 MB
+      // Not UTF-8: the parser's message quotes the bytes it stopped at, and the answer holds it.
+      {"application/json", jpeg, 400},                                         // a JPEG sent as JSON
+      {"application/json", "{\"instances\": [\"\xff\xfe\"]}", 400},              // a string that is not UTF-8
+      {"application/json", "{\"inst\xe9nces\": [[1]]}", 400},                    // a Latin-1 key
+      {"application/json", "\xff\xd8\xff", 400},
   };
   for (const auto& c : cases) {
     auto r = client().Post("/invocations", c.body, c.type.c_str());
@@ -221,13 +226,12 @@ TEST_F(ServerTest, SlowClientIsDroppedWhileOthersAreServed) {
   }
   const double closed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ::close(fd);
-  // Answered 400 when the 0.5 s read timeout runs out; the connection then closes after the
-  // 1 s keep-alive wait.
+  // Answered 408 when the 0.5 s request deadline runs out, then closed.
   EXPECT_EQ(got, 0) << "the server should close the stalled connection";
   EXPECT_GE(answered, 0.3);
-  EXPECT_LT(answered, 3.0) << "the read timeout is 0.5 s";
+  EXPECT_LT(answered, 3.0) << "the request timeout is 0.5 s";
   EXPECT_LT(closed, 5.0);
-  EXPECT_NE(reply.find(" 400 "), std::string::npos) << reply;
+  EXPECT_NE(reply.find(" 408 "), std::string::npos) << reply;
   expect_alive();
 }
 
