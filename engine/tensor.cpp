@@ -32,10 +32,14 @@ Storage::~Storage() {
   if (ptr_) allocator_for(device_).deallocate(ptr_, bytes_);
 }
 
-Tensor::Tensor(Shape shape, Device device) : shape_(std::move(shape)), device_(device) {
+Tensor::Tensor(Shape shape, Device device, DType dtype) : shape_(std::move(shape)), device_(device), dtype_(dtype) {
   for (int64_t d : shape_.dims())
     if (d < 0) fail("tensor shape ", shape_.to_string(), " has a negative dimension");
-  storage_ = std::make_shared<Storage>(static_cast<std::size_t>(shape_.numel()) * sizeof(float), device);
+  storage_ = std::make_shared<Storage>(bytes(), device);
+}
+
+void Tensor::check_holds(bool ok, const char* wanted) const {
+  if (!ok) fail("tensor ", shape_.to_string(), " holds ", to_string(dtype_), " elements, read as ", wanted);
 }
 
 Tensor Tensor::zeros(Shape shape, Device device) { return filled(std::move(shape), 0.0f, device); }
@@ -65,7 +69,7 @@ Tensor Tensor::reshape(Shape shape) const {
 Tensor Tensor::clone() const { return to(device_); }
 
 Tensor Tensor::to(Device device) const {
-  Tensor t(shape_, device);
+  Tensor t(shape_, device, dtype_);
   t.copy_from(*this);
   return t;
 }
@@ -74,7 +78,9 @@ void Tensor::copy_from(const Tensor& src) {
   if (src.numel() != numel())
     fail("copy_from: source ", src.shape().to_string(), " and destination ", shape_.to_string(),
          " differ in size");
-  copy_bytes(device_, data(), src.device_, src.data(), static_cast<std::size_t>(numel()) * sizeof(float));
+  if (src.dtype_ != dtype_)
+    fail("copy_from: source holds ", to_string(src.dtype_), ", destination ", to_string(dtype_));
+  copy_bytes(device_, raw(), src.device_, src.raw(), bytes());
 }
 
 void Tensor::fill(float value) {
@@ -88,13 +94,13 @@ std::vector<float> Tensor::to_vector() const {
   return out;
 }
 
-void ensure_shape(Tensor& t, const Shape& shape, Device device) {
-  if (t.defined() && t.device() == device) {
+void ensure_shape(Tensor& t, const Shape& shape, Device device, DType dtype) {
+  if (t.defined() && t.device() == device && t.dtype() == dtype) {
     if (t.numel() == shape.numel()) {
       if (!(t.shape() == shape)) t = t.reshape(shape);
       return;
     }
-    const std::size_t need = static_cast<std::size_t>(shape.numel()) * sizeof(float);
+    const std::size_t need = static_cast<std::size_t>(shape.numel()) * element_size(dtype);
     bool negative = false;
     for (int64_t d : shape.dims()) negative = negative || d < 0;
     if (!negative && t.storage_.use_count() == 1 && t.offset_ == 0 && need <= t.storage_->bytes()) {
@@ -102,7 +108,7 @@ void ensure_shape(Tensor& t, const Shape& shape, Device device) {
       return;
     }
   }
-  t = Tensor(shape, device);
+  t = Tensor(shape, device, dtype);
 }
 
 }  // namespace convoy

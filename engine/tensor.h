@@ -1,4 +1,6 @@
-// Tensor: float32, row-major (NCHW for images), owning storage behind an Allocator.
+// Tensor: row-major (NCHW for images), owning storage behind an Allocator. Its elements are
+// float32 unless made with another DType (engine/dtype.h); data() is the float32 view and
+// data_as<T>() the typed one, and both refuse a tensor of another type.
 // Copies are shallow (storage is shared); `clone()` and `to(device)` copy data. Data moves
 // between host and device only by explicit calls: there is no hidden syncing.
 #pragma once
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "engine/device.h"
+#include "engine/dtype.h"
 
 namespace convoy {
 
@@ -48,8 +51,8 @@ class Storage {
 class Tensor {
  public:
   Tensor() = default;
-  // Uninitialised storage of shape.numel() floats on `device`.
-  explicit Tensor(Shape shape, Device device = Device::cpu());
+  // Uninitialised storage of shape.numel() elements of `dtype` on `device`.
+  explicit Tensor(Shape shape, Device device = Device::cpu(), DType dtype = DType::f32);
   static Tensor zeros(Shape shape, Device device = Device::cpu());
   static Tensor filled(Shape shape, float value, Device device = Device::cpu());
   static Tensor from_vector(Shape shape, const std::vector<float>& values);  // on the CPU
@@ -59,30 +62,51 @@ class Tensor {
   int64_t numel() const { return shape_.numel(); }
   int64_t dim(int i) const { return shape_[i]; }
   Device device() const { return device_; }
-  float* data() { return static_cast<float*>(storage_ ? storage_->data() : nullptr) + offset_; }
-  const float* data() const { return static_cast<const float*>(storage_ ? storage_->data() : nullptr) + offset_; }
+  DType dtype() const { return dtype_; }
+  std::size_t bytes() const { return static_cast<std::size_t>(numel()) * element_size(dtype_); }
+  float* data() { return data_as<float>(); }
+  const float* data() const { return data_as<float>(); }
+  // The bytes, for copies and for communication libraries that take the type as a tag.
+  void* untyped_data() { return raw(); }
+  const void* untyped_data() const { return raw(); }
+  // The elements as T; throws unless the tensor holds T (see holds<T>() in engine/dtype.h).
+  template <class T>
+  T* data_as() {
+    check_holds(holds<T>(dtype_), element_name<T>());
+    return static_cast<T*>(raw());
+  }
+  template <class T>
+  const T* data_as() const {
+    check_holds(holds<T>(dtype_), element_name<T>());
+    return static_cast<const T*>(raw());
+  }
 
   Tensor reshape(Shape shape) const;  // same storage, numel must match
   Tensor clone() const;               // deep copy on the same device
   Tensor to(Device device) const;     // deep copy onto `device` (blocking)
-  void copy_from(const Tensor& src);  // same numel; any devices (blocking)
-  void fill(float value);             // any device
+  void copy_from(const Tensor& src);  // same numel and dtype; any devices (blocking)
+  void fill(float value);             // float32; any device
   void zero() { fill(0.0f); }
-  std::vector<float> to_vector() const;  // copies to the host
+  std::vector<float> to_vector() const;  // float32; copies to the host
 
  private:
-  friend void ensure_shape(Tensor& t, const Shape& shape, Device device);
+  friend void ensure_shape(Tensor& t, const Shape& shape, Device device, DType dtype);
+  void* raw() const {
+    return storage_ ? static_cast<char*>(storage_->data()) + offset_ * element_size(dtype_) : nullptr;
+  }
+  void check_holds(bool ok, const char* wanted) const;  // throws naming both types
   Shape shape_;
   Device device_;
+  DType dtype_ = DType::f32;
   std::shared_ptr<Storage> storage_;
   int64_t offset_ = 0;
 };
 
-// Ensures `t` has `shape` on `device`. The storage is kept when the size is the same, and
+// Ensures `t` has `shape` and `dtype` on `device`. The storage is kept when the size is the same, and
 // also when it is smaller than what the storage holds and no other tensor shares it (so a
 // model's activation buffers sized for one batch serve every smaller batch, instead of being
 // reallocated whenever the batch size changes: the inference server's micro-batches vary on
 // every pass). Otherwise new, uninitialised storage is allocated.
-void ensure_shape(Tensor& t, const Shape& shape, Device device);
+void ensure_shape(Tensor& t, const Shape& shape, Device device, DType dtype = DType::f32);
 
 }  // namespace convoy

@@ -1,7 +1,9 @@
 // Tensor on the CPU: shapes, reshape and its error, shallow copies, clone / copy_from / fill,
-// from_vector and its size error.
+// from_vector and its size error, element types and their checked accessors.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "tests/common/test_util.h"
@@ -103,6 +105,62 @@ TEST(Tensor, EnsureShapeKeepsALargerStorageNoOtherTensorShares) {
   EXPECT_NE(t.data(), q);
   EXPECT_EQ(held.data(), q);
   EXPECT_EQ(held.numel(), 65 * 48);
+}
+
+// Each element type has its size; storage, copies and reshapes keep the type.
+TEST(Tensor, ElementTypesKeepTheirSizeThroughCopies) {
+  const struct { DType type; std::size_t size; const char* name; } types[] = {
+      {DType::f32, 4, "float32"}, {DType::f16, 2, "float16"}, {DType::bf16, 2, "bfloat16"},
+      {DType::i32, 4, "int32"},   {DType::u8, 1, "uint8"},    {DType::u64, 8, "uint64"}};
+  for (const auto& t : types) {
+    EXPECT_EQ(element_size(t.type), t.size) << t.name;
+    EXPECT_STREQ(to_string(t.type), t.name);
+    Tensor x({3, 5}, Device::cpu(), t.type);
+    EXPECT_EQ(x.dtype(), t.type);
+    EXPECT_EQ(x.bytes(), 15 * t.size) << t.name;
+    std::memset(x.untyped_data(), 0x5A, x.bytes());
+    Tensor y = x.clone().reshape({15});
+    EXPECT_EQ(y.dtype(), t.type);
+    EXPECT_EQ(std::memcmp(x.untyped_data(), y.untyped_data(), x.bytes()), 0) << t.name;
+  }
+  Tensor ids({4}, Device::cpu(), DType::u64);
+  ids.data_as<uint64_t>()[3] = uint64_t{1} << 40;  // beyond what a float holds exactly
+  EXPECT_EQ(ids.clone().data_as<uint64_t>()[3], uint64_t{1} << 40);
+}
+
+// Reading a tensor as a type it does not hold is an error naming both; so is copying between
+// types, and the float-only operations on another type.
+TEST(Tensor, ReadingAnotherElementTypeIsAnError) {
+  Tensor labels({64}, Device::cpu(), DType::i32);
+  EXPECT_NO_THROW(labels.data_as<int32_t>());
+  try {
+    labels.data();
+    ADD_FAILURE() << "int32 storage read as float";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tensor (64) holds int32 elements, read as float"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(labels.data_as<uint8_t>(), Error);
+  EXPECT_THROW(labels.to_vector(), Error);
+  EXPECT_THROW(labels.fill(1.0f), Error);
+  Tensor floats({64});
+  EXPECT_THROW(floats.data_as<int32_t>(), Error);
+  EXPECT_THROW(floats.copy_from(labels), Error);
+  Tensor half({8}, Device::cpu(), DType::bf16);
+  EXPECT_NO_THROW(half.data_as<uint16_t>());
+  EXPECT_THROW(half.data(), Error);
+}
+
+// ensure_shape gives a tensor of another type new storage instead of reinterpreting it.
+TEST(Tensor, EnsureShapeChangesTheElementType) {
+  Tensor t({16});
+  const void* before = t.untyped_data();
+  ensure_shape(t, {16}, Device::cpu(), DType::i32);
+  EXPECT_EQ(t.dtype(), DType::i32);
+  EXPECT_NE(t.untyped_data(), before);
+  const void* labels = t.untyped_data();
+  ensure_shape(t, {8}, Device::cpu(), DType::i32);  // smaller, same type: the storage stays
+  EXPECT_EQ(t.untyped_data(), labels);
 }
 
 }  // namespace
