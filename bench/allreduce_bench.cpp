@@ -86,16 +86,17 @@ int run(int argc, char** argv) {
     std::vector<float> host(n);
     for (int64_t i = 0; i < n; ++i) host[i] = input(rank, i);
     Tensor t = Tensor::from_vector({n}, host).to(device);
-    Tensor wire({packed ? (n + 1) / 2 : 1}, device), result({n}, device);
+    const DType wire_type = format == kernels::HalfFormat::fp16 ? DType::f16 : DType::bf16;
+    Tensor wire({packed ? n : 1}, device, packed ? wire_type : DType::f32), result({n}, device);
     // One allreduce of t into result: float32 in place, or packed, reduced and unpacked.
     auto reduce_once = [&] {
       if (!packed) {
         comm->allreduce_sum_async(exec, t)->wait();
         return;
       }
-      kernels::pack_16(exec, format, n, 1.0f, t.data(), reinterpret_cast<uint16_t*>(wire.data()));
-      comm->allreduce_sum_16_async(exec, wire, n, format)->wait();
-      kernels::unpack_16(exec, format, n, 1.0f, reinterpret_cast<const uint16_t*>(wire.data()), result.data());
+      kernels::pack_16(exec, format, n, 1.0f, t.data(), wire.data_as<uint16_t>());
+      comm->allreduce_sum_async(exec, wire)->wait();
+      kernels::unpack_16(exec, format, n, 1.0f, wire.data_as<uint16_t>(), result.data());
     };
     reduce_once();  // checked once (the inputs are small integers, exact in 16 bits too), then timed
     synchronize(device);

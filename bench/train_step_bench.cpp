@@ -28,8 +28,8 @@ struct StepFixture {
     x = Tensor(model.input_shape(batch));
     Rng rng(3);
     for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = rng.normal_at(i);
-    labels = Tensor({batch});
-    auto* l = reinterpret_cast<int32_t*>(labels.data());
+    labels = Tensor({batch}, Device::cpu(), DType::i32);
+    auto* l = labels.data_as<int32_t>();
     for (int i = 0; i < batch; ++i) l[i] = i % 10;
     opt = std::make_unique<SgdOptimizer>(model, SgdOptions{});
     ctx.training = true;
@@ -45,7 +45,7 @@ struct StepFixture {
     a.N = static_cast<int>(x.dim(0));
     a.K = model.num_classes();
     a.logits = logits.data();
-    a.labels = reinterpret_cast<const int32_t*>(labels.data());
+    a.labels = labels.data_as<int32_t>();
     a.smoothing = 0.1f;
     a.grad_scale = 1.0f / a.N;
     a.loss = loss.data();

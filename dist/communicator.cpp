@@ -33,7 +33,7 @@ class LocalCommunicator final : public Communicator {
  public:
   LocalCommunicator() : Communicator(LaunchInfo{}) {}
   std::string_view backend() const override { return "local"; }
-  std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec&, Tensor&, WireType, int64_t) override {
+  std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec&, Tensor&) override {
     return std::make_unique<LocalPending>();
   }
   void allreduce_sum_host(std::vector<double>&) override {}
@@ -92,12 +92,11 @@ void EventLog::clear() {
   events_.clear();
 }
 
-std::unique_ptr<PendingReduce> Communicator::allreduce_sum_16_async(const kernels::Exec& exec, Tensor& t,
-                                                                   int64_t count, kernels::HalfFormat format) {
-  if (count < 0 || 2 * t.numel() < count)
-    fail("16-bit allreduce of ", count, " values in a buffer of ", t.numel(), " float slots (", 2 * t.numel(),
-         " 16-bit values)");
-  return start_allreduce(exec, t, format == kernels::HalfFormat::fp16 ? WireType::f16 : WireType::bf16, count);
+std::unique_ptr<PendingReduce> Communicator::allreduce_sum_async(const kernels::Exec& exec, Tensor& t) {
+  if (t.dtype() != DType::f32 && t.dtype() != DType::f16 && t.dtype() != DType::bf16)
+    fail("cannot allreduce ", to_string(t.dtype()), " tensor ", t.shape().to_string(),
+         ": only float32, float16 and bfloat16 are summed");
+  return start_allreduce(exec, t);
 }
 
 void Communicator::allreduce_sum(Tensor& t) {

@@ -88,16 +88,12 @@ class Communicator : public Collective {
   const LaunchInfo& info() const { return info_; }
   virtual std::string_view backend() const = 0;  // "local", "mpi", "nccl"
 
-  // Starts summing `t` in place across ranks. With a CUDA tensor the sum is ordered after
-  // the work already queued on `exec`'s stream, and wait() orders later work after it.
-  // `t` must stay alive and untouched until the reduce completes.
-  std::unique_ptr<PendingReduce> allreduce_sum_async(const kernels::Exec& exec, Tensor& t) {
-    return start_allreduce(exec, t, WireType::f32, t.numel());
-  }
-  // The same for `count` 16-bit floats packed two to a float slot of `t` (compressed gradient
-  // buckets, kernels/half.h): every pairwise sum is formed in float and rounded back to 16 bits.
-  std::unique_ptr<PendingReduce> allreduce_sum_16_async(const kernels::Exec& exec, Tensor& t, int64_t count,
-                                                        kernels::HalfFormat format);
+  // Starts summing `t` in place across ranks. `t` holds float32, or float16/bfloat16
+  // (compressed gradient buckets, kernels/half.h), whose pairwise sums are formed in float and
+  // rounded back to 16 bits. With a CUDA tensor the sum is ordered after the work already
+  // queued on `exec`'s stream, and wait() orders later work after it. `t` must stay alive and
+  // untouched until the reduce completes.
+  std::unique_ptr<PendingReduce> allreduce_sum_async(const kernels::Exec& exec, Tensor& t);
   void allreduce_sum(Tensor& t) override;
   // Host values (metrics: loss sums, counts), in place.
   void allreduce_sum_host(std::vector<double>& values) override = 0;
@@ -108,10 +104,8 @@ class Communicator : public Collective {
   EventLog& events() { return events_; }
 
  protected:
-  enum class WireType { f32, f16, bf16 };
-  // The backend's non-blocking sum of `count` elements of `type` at t.data() (count fits t).
-  virtual std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec& exec, Tensor& t, WireType type,
-                                                         int64_t count) = 0;
+  // The backend's non-blocking sum of all of `t` (float32, float16 or bfloat16).
+  virtual std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec& exec, Tensor& t) = 0;
   explicit Communicator(LaunchInfo info) : info_(info) {}
   LaunchInfo info_;
   EventLog events_;

@@ -26,7 +26,7 @@ void check_mpi(int code, const char* what) {
 
 int checked_count(int64_t n, const char* what) {
   if (n > std::numeric_limits<int>::max())
-    fail("MPI ", what, " of ", n, " floats exceeds one MPI message; lower --bucket-mb");
+    fail("MPI ", what, " of ", n, " values exceeds one MPI message; lower --bucket-mb");
   return static_cast<int>(n);
 }
 
@@ -106,13 +106,14 @@ class MpiCommunicator final : public Communicator {
   }
   std::string_view backend() const override { return "mpi"; }
 
-  std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec&, Tensor& t, WireType type,
-                                                 int64_t count) override {
+  std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec&, Tensor& t) override {
     Tensor host = host_view(t);
     MPI_Request request;
-    const MPI_Datatype dtype = type == WireType::f32 ? MPI_FLOAT : MPI_UINT16_T;
-    const MPI_Op op = type == WireType::f32 ? MPI_SUM : type == WireType::f16 ? sum_fp16_ : sum_bf16_;
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, host.data(), checked_count(count, "allreduce"), dtype, op, comm_, &request),
+    const bool f32 = t.dtype() == DType::f32;
+    const MPI_Datatype dtype = f32 ? MPI_FLOAT : MPI_UINT16_T;
+    const MPI_Op op = f32 ? MPI_SUM : t.dtype() == DType::f16 ? sum_fp16_ : sum_bf16_;
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, host.untyped_data(), checked_count(t.numel(), "allreduce"), dtype, op,
+                             comm_, &request),
               "Iallreduce");
     return std::make_unique<MpiPending>(t, host, request);
   }

@@ -71,8 +71,7 @@ class NcclCommunicator final : public Communicator {
   }
   std::string_view backend() const override { return "nccl"; }
 
-  std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec& exec, Tensor& t, WireType type,
-                                                 int64_t count) override {
+  std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec& exec, Tensor& t) override {
     if (!t.device().is_cuda()) fail("NCCL allreduce of a host tensor; NCCL reduces device buffers only");
     cudaStream_t compute = stream_of(exec);
     cudaEvent_t ready, done;
@@ -80,10 +79,11 @@ class NcclCommunicator final : public Communicator {
     check_cuda(cudaEventRecord(ready, compute), "event record");
     check_cuda(cudaStreamWaitEvent(comm_stream_, ready, 0), "stream wait");
     cudaEventDestroy(ready);
-    const ncclDataType_t dtype = type == WireType::f32   ? ncclFloat
-                                 : type == WireType::f16 ? ncclFloat16
-                                                         : ncclBfloat16;
-    check_nccl(ncclAllReduce(t.data(), t.data(), static_cast<size_t>(count), dtype, ncclSum, comm_, comm_stream_),
+    const ncclDataType_t dtype = t.dtype() == DType::f32   ? ncclFloat
+                                 : t.dtype() == DType::f16 ? ncclFloat16
+                                                           : ncclBfloat16;
+    check_nccl(ncclAllReduce(t.untyped_data(), t.untyped_data(), static_cast<size_t>(t.numel()), dtype, ncclSum, comm_,
+                             comm_stream_),
                "AllReduce");
     check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "event create");
     check_cuda(cudaEventRecord(done, comm_stream_), "event record");

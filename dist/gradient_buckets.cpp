@@ -61,7 +61,10 @@ GradientBuckets::GradientBuckets(Model& model, Communicator& comm, const BucketO
 
   const Device device = model.device();
   const bool compressed = options.compression != BucketCompression::none;
-  for (const BucketLayout& b : layout_) flat_.emplace_back(Shape{compressed ? (b.numel + 1) / 2 : b.numel}, device);
+  const DType wire = !compressed ? DType::f32
+                     : half_format(options.compression) == kernels::HalfFormat::fp16 ? DType::f16
+                                                                                     : DType::bf16;
+  for (const BucketLayout& b : layout_) flat_.emplace_back(Shape{b.numel}, device, wire);
   pending_.resize(layout_.size());
   finished_.assign(layout_.size(), false);
   model_.set_backward_hook([this](std::size_t layer) { on_layer_done(layer); });
@@ -101,13 +104,13 @@ void GradientBuckets::launch(std::size_t b) {
   // ranks then stays in range whenever each rank's gradients do.
   const kernels::HalfFormat format = half_format(options_.compression);
   const float inv_world = 1.0f / static_cast<float>(comm_.world_size());
-  auto* flat = reinterpret_cast<uint16_t*>(flat_[b].data());
+  auto* flat = flat_[b].data_as<uint16_t>();
   for (std::size_t i = 0; i < layout.params.size(); ++i) {
     const Param& p = *params_[layout.params[i]];
     kernels::pack_16(ctx_->exec, format, p.grad.numel(), inv_world, p.grad.data(), flat + layout.offsets[i]);
   }
   comm_.events().record(EventKind::bucket_started, static_cast<int>(b), ctx_->step);
-  pending_[b] = comm_.allreduce_sum_16_async(ctx_->exec, flat_[b], layout.numel, format);
+  pending_[b] = comm_.allreduce_sum_async(ctx_->exec, flat_[b]);
 }
 
 void GradientBuckets::poll() {
@@ -146,7 +149,7 @@ void GradientBuckets::finish(Context& ctx) {
         kernels::scale(ctx.exec, p.grad.numel(), inv_world, flat_[b].data() + layout.offsets[i], p.grad.data());
       else
         kernels::unpack_16(ctx.exec, half_format(options_.compression), p.grad.numel(), 1.0f,
-                           reinterpret_cast<const uint16_t*>(flat_[b].data()) + layout.offsets[i], p.grad.data());
+                           flat_[b].data_as<uint16_t>() + layout.offsets[i], p.grad.data());
     }
   }
   ctx_ = nullptr;

@@ -14,7 +14,7 @@ BatchScore BatchLoss::compute(Context& ctx, const Tensor& logits, const Tensor& 
   a.N = N;
   a.K = K;
   a.logits = logits.data();
-  a.labels = reinterpret_cast<const int32_t*>(labels_dev.data());
+  a.labels = labels_dev.data_as<int32_t>();
   a.smoothing = smoothing;
   a.grad_scale = 1.0f / static_cast<float>(N);
   a.loss = loss_.data();

@@ -18,7 +18,7 @@ struct BatchScore {
 
 class BatchLoss {
  public:
-  // logits (N, K) and labels_dev (N int32 in float-sized slots) on ctx.device; labels the same
+  // logits (N, K) and labels_dev (N, int32) on ctx.device; labels the same
   // labels on the host. dlogits != nullptr: also writes the gradient of the mean loss.
   BatchScore compute(Context& ctx, const Tensor& logits, const Tensor& labels_dev,
                      const std::vector<int32_t>& labels, float smoothing, Tensor* dlogits);

@@ -9,8 +9,8 @@
 namespace convoy {
 namespace {
 
-// Byte offsets of one batch in a slot: raw images, then the uint64 sample ids (8-aligned,
-// as 3072 * N is), then the int32 labels.
+// Byte offsets of one batch in a pinned staging buffer: raw images, then the uint64 sample
+// ids (8-aligned, as 3072 * N is), then the int32 labels. One buffer, three copies.
 struct SlotLayout {
   std::size_t ids, labels, bytes;
 };
@@ -55,7 +55,7 @@ DeviceInput::~DeviceInput() {
   }
 }
 
-void DeviceInput::reserve(Context& ctx, Slot& s, std::size_t bytes) {
+void DeviceInput::reserve(Context& ctx, Slot& s, int n) {
   const bool gpu = ctx.device.is_cuda();
   if (!(device_ == ctx.device)) {  // first use, or another device: start over
     for (Slot& old : slots_) {
@@ -69,18 +69,21 @@ void DeviceInput::reserve(Context& ctx, Slot& s, std::size_t bytes) {
     s.copied = Event(ctx.device);
     s.consumed = Event(ctx.device);
   }
-  if (s.capacity >= bytes) return;
+  if (s.capacity >= n) return;
   s.consumed.synchronize();  // nothing reads the old buffers any more
   s.copied.synchronize();
-  s.device = Tensor(Shape{static_cast<int64_t>((bytes + 3) / 4)}, ctx.device);
+  const int64_t N = n;
+  s.images = Tensor(Shape{N, data::kImageBytes}, ctx.device, DType::u8);
+  s.ids = Tensor(Shape{N}, ctx.device, DType::u64);
+  s.labels = Tensor(Shape{N}, ctx.device, DType::i32);
   if (gpu) {
-    s.host = PinnedBuffer(bytes);
+    s.host = PinnedBuffer(layout(n).bytes);
     // The caching allocator may hand out a block that kernels queued on the compute stream
     // still use; the copy stream is not ordered after them, so wait once here (only when
     // a slot grows: the first batch, or a larger one).
     cuda_backend::synchronize(ctx.device.index);
   }
-  s.capacity = bytes;
+  s.capacity = n;
 }
 
 void DeviceInput::stage(Context& ctx, const data::Batch& batch) {
@@ -94,15 +97,22 @@ void DeviceInput::stage(Context& ctx, const data::Batch& batch) {
   next_slot_ = 1 - next_slot_;
   const SlotLayout l = layout(N);
   if (gpu) s.copied.synchronize();  // the staging bytes are free once their last copy ran
-  reserve(ctx, s, l.bytes);
-  auto* dst = static_cast<uint8_t*>(gpu ? s.host.data() : static_cast<void*>(s.device.data()));
-  std::memcpy(dst, batch.raw.data(), batch.raw.size());
-  std::memcpy(dst + l.ids, batch.ids.data(), N * sizeof(uint64_t));
-  std::memcpy(dst + l.labels, batch.labels.data(), N * sizeof(int32_t));
-  if (gpu) {
+  reserve(ctx, s, N);
+  if (!gpu) {
+    std::memcpy(s.images.data_as<uint8_t>(), batch.raw.data(), batch.raw.size());
+    std::memcpy(s.ids.data_as<uint64_t>(), batch.ids.data(), N * sizeof(uint64_t));
+    std::memcpy(s.labels.data_as<int32_t>(), batch.labels.data(), N * sizeof(int32_t));
+  } else {
+    auto* host = static_cast<uint8_t*>(s.host.data());
+    std::memcpy(host, batch.raw.data(), batch.raw.size());
+    std::memcpy(host + l.ids, batch.ids.data(), N * sizeof(uint64_t));
+    std::memcpy(host + l.labels, batch.labels.data(), N * sizeof(int32_t));
     void* copy = cuda_backend::copy_stream(ctx.device.index);
     s.consumed.make_wait(copy);  // the slot's previous batch has been read
-    cuda_backend::copy_async(s.device.data(), s.host.data(), l.bytes, cuda_backend::CopyKind::host_to_device, copy);
+    const auto h2d = cuda_backend::CopyKind::host_to_device;
+    cuda_backend::copy_async(s.images.data_as<uint8_t>(), host, batch.raw.size(), h2d, copy);
+    cuda_backend::copy_async(s.ids.data_as<uint64_t>(), host + l.ids, N * sizeof(uint64_t), h2d, copy);
+    cuda_backend::copy_async(s.labels.data_as<int32_t>(), host + l.labels, N * sizeof(int32_t), h2d, copy);
     s.copied.record(copy);
   }
   s.pending = true;
@@ -121,9 +131,9 @@ void DeviceInput::upload(Context& ctx, const data::Batch& batch, const kernels::
                          Tensor& labels) {
   const int N = batch.size;
   ensure_shape(x, {N, data::kImageChannels, data::kImageSide, data::kImageSide}, ctx.device);
-  ensure_shape(labels, {N}, ctx.device);
+  ensure_shape(labels, {N}, ctx.device, DType::i32);
   if (!batch.images.empty() || N == 0) {
-    copy_bytes(ctx.device, labels.data(), Device::cpu(), batch.labels.data(), N * sizeof(int32_t));
+    copy_bytes(ctx.device, labels.data_as<int32_t>(), Device::cpu(), batch.labels.data(), N * sizeof(int32_t));
     copy_bytes(ctx.device, x.data(), Device::cpu(), batch.images.data(), batch.images.size() * sizeof(float));
     return;
   }
@@ -135,21 +145,19 @@ void DeviceInput::upload(Context& ctx, const data::Batch& batch, const kernels::
     s = &slots_[1 - next_slot_];
   }
   const bool gpu = ctx.device.is_cuda();
-  const SlotLayout l = layout(N);
-  auto* base = reinterpret_cast<uint8_t*>(s->device.data());
   if (gpu) {
     void* stream = compute_stream(ctx);
     s->copied.make_wait(stream);
-    cuda_backend::copy_async(labels.data(), base + l.labels, N * sizeof(int32_t),
+    cuda_backend::copy_async(labels.data_as<int32_t>(), s->labels.data_as<int32_t>(), N * sizeof(int32_t),
                              cuda_backend::CopyKind::device_to_device, stream);
   } else {
-    std::memcpy(labels.data(), base + l.labels, N * sizeof(int32_t));
+    std::memcpy(labels.data_as<int32_t>(), s->labels.data_as<int32_t>(), N * sizeof(int32_t));
   }
   kernels::AugmentArgs a = augment;
   a.N = N;
   a.epoch = batch.epoch;
-  a.images = base;
-  a.sample_ids = reinterpret_cast<const uint64_t*>(base + l.ids);
+  a.images = s->images.data_as<uint8_t>();
+  a.sample_ids = s->ids.data_as<uint64_t>();
   a.out = x.data();
   kernels::augment_normalize(ctx.exec, a);
   if (gpu) s->consumed.record(compute_stream(ctx));

@@ -1,7 +1,7 @@
 // Puts a loader batch where the model runs. On the CPU the loader already normalised and
 // augmented it. On a GPU the loader hands over the uint8 images (4x fewer bytes to copy) and
 // one kernel crops, flips, cuts out and normalises them there, with the same per-sample
-// draws as the CPU path (kernels/augment.h). Labels go along as int32 in float-sized slots.
+// draws as the CPU path (kernels/augment.h). Labels go along as an int32 tensor.
 //
 // The GPU copy is double-buffered: stage() copies batch k+1 into page-locked memory and
 // queues its upload on the device's copy stream while the compute stream still runs batch
@@ -46,15 +46,17 @@ class DeviceInput {
  private:
   struct Slot {
     PinnedBuffer host;   // GPU only: the staging bytes
-    Tensor device;       // raw images | sample ids | labels, in float-sized storage
-    std::size_t capacity = 0;
+    Tensor images;       // uint8 (N, 3072): the raw images
+    Tensor ids;          // uint64 (N): each image's index in the data set
+    Tensor labels;       // int32 (N)
+    int capacity = 0;    // images the tensors hold
     Event copied, consumed;
     bool pending = false;  // staged, not yet uploaded
     uint64_t epoch = 0;
     int64_t index = -1;
     int size = 0;
   };
-  void reserve(Context& ctx, Slot& slot, std::size_t bytes);
+  void reserve(Context& ctx, Slot& slot, int n);
   Slot* staged(const data::Batch& batch);
 
   Slot slots_[2];

@@ -41,10 +41,8 @@ data::LoaderOptions raw_options() {
 }
 
 std::vector<int32_t> as_labels(const Tensor& t) {
-  const std::vector<float> v = t.to_vector();
-  std::vector<int32_t> out(v.size());
-  std::memcpy(out.data(), v.data(), v.size() * sizeof(float));
-  return out;
+  const Tensor host = t.to(Device::cpu());
+  return std::vector<int32_t>(host.data_as<int32_t>(), host.data_as<int32_t>() + host.numel());
 }
 
 // The trainer's order on the GPU (stage k+1, then upload k+1 after k) against the CPU

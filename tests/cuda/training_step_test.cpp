@@ -28,8 +28,8 @@ struct StepResult {
 
 // One forward/backward/SGD step on `device` over a fixed batch; returns the loss and grads.
 StepResult step(Model& m, Context& ctx, SgdOptimizer& opt, const Tensor& x_host, const std::vector<int32_t>& labels) {
-  Tensor x = x_host.to(ctx.device), logits, dlogits, loss, lab(Shape{static_cast<int64_t>(labels.size())}, ctx.device);
-  copy_bytes(ctx.device, lab.data(), Device::cpu(), labels.data(), labels.size() * sizeof(int32_t));
+  Tensor x = x_host.to(ctx.device), logits, dlogits, loss, lab(Shape{static_cast<int64_t>(labels.size())}, ctx.device, DType::i32);
+  copy_bytes(ctx.device, lab.data_as<int32_t>(), Device::cpu(), labels.data(), labels.size() * sizeof(int32_t));
   Saved saved;
   ctx.training = true;
   m.zero_grad(ctx);
@@ -41,7 +41,7 @@ StepResult step(Model& m, Context& ctx, SgdOptimizer& opt, const Tensor& x_host,
   a.N = N;
   a.K = m.num_classes();
   a.logits = logits.data();
-  a.labels = reinterpret_cast<const int32_t*>(lab.data());
+  a.labels = lab.data_as<int32_t>();
   a.smoothing = 0.1f;
   a.grad_scale = 1.0f / N;
   a.loss = loss.data();

@@ -58,8 +58,8 @@ double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b)
 // zero the gradients, forward, loss and its gradient (BatchLoss), backward. Returns the loss.
 double step(Model& m, Context& ctx, const Tensor& x, const std::vector<int32_t>& labels, Tensor& logits) {
   const int N = static_cast<int>(labels.size());
-  Tensor labels_dev({N});
-  std::memcpy(labels_dev.data(), labels.data(), labels.size() * sizeof(int32_t));
+  Tensor labels_dev({N}, Device::cpu(), DType::i32);
+  std::memcpy(labels_dev.data_as<int32_t>(), labels.data(), labels.size() * sizeof(int32_t));
   Saved saved;
   Tensor dlogits;
   BatchLoss loss;
