@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "train/checkpoint.h"
-#include "train_test_util.h"
+#include "tests/train/train_test_util.h"
 
 namespace convoy {
 namespace {

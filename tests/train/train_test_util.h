@@ -1,4 +1,4 @@
-// Helpers for the checkpoint and resume tests: temporary folders, file bytes, a tiny model
+// Helpers for the checkpoint and resume tests: a tiny model
 // (fast enough to train whole runs in a test), and convoy-train as a child process that a
 // test can signal.
 #pragma once
@@ -18,28 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/rng.h"
+#include "tests/common/temp_files.h"
 #include "tests/common/test_paths.h"
 
 namespace convoy::test {
-
-inline std::string temp_dir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("convoy_train_test_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p.string();
-}
-
-inline std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-inline void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 // Two small convolutions with batch-norm (so the model has buffers too) and a linear layer.
 inline nlohmann::json tiny_model_config() {

@@ -1,4 +1,4 @@
-// End-to-end training: real CIFAR-10 images reach the bar, the same seed and thread
+// End-to-end training: real CIFAR-10 images reach an accuracy floor, the same seed and thread
 // count give a bit-identical model file, and a saved model predicts as it did before saving.
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 
 #include "data/sources.h"
 #include "engine/threads.h"
+#include "tests/common/temp_files.h"
 #include "train/evaluate.h"
 #include "train/model_io.h"
 #include "train/trainer.h"
@@ -16,18 +17,8 @@
 namespace convoy {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("convoy_test_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::create_directories(p);
-  return p.string();
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
+using test::file_bytes;
+using test::temp_dir;
 
 TrainOptions small_options() {
   TrainOptions o;
@@ -83,7 +74,7 @@ TEST(Training, SavedModelPredictsTheSame) {
   std::filesystem::remove_all(dir);
 }
 
-// The bar: one epoch of quick over data_batch_1 only reaches >= 40% test accuracy on
+// The accuracy floor: one epoch of quick over data_batch_1 only reaches >= 40% test accuracy on
 // the 10,000 real test images. Never skipped: CI has the archive.
 TEST(Training, RealCifarOneEpochOfBatch1Reaches40Percent) {
   ASSERT_TRUE(std::filesystem::exists(CONVOY_TEST_ARCHIVE))
