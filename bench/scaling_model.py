@@ -18,7 +18,7 @@ Assumptions (stated, not measured here):
   - Gradient bytes become ready uniformly over backward, backward = 2/3 of compute.
     (resnet's largest tensors are its last convolutions, done first in backward, so this is
     conservative for it.)
-  - Compute per step on an H100: PyTorch's measured throughput on the lent H100
+  - Compute per step on an H100: PyTorch's measured throughput on an H100
     (bench/RESULTS.md, FP32): quick 31,000 images/s at batch 128 (4.13 ms/step), resnet
     15,880 images/s at batch 512 (32.2 ms/step). convoy's own GPU step is not yet measured
     end to end; its kernels are slower, which only raises efficiency (more compute per byte).

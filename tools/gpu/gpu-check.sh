@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one prepared GPU check (issue: CUDA backend). Run on a machine with an NVIDIA GPU from
+# The one prepared GPU check. Run on a machine with an NVIDIA GPU from
 # the repository root, after tools/gpu/prepare-carry.sh filled .gpu-carry/ on a build host:
 #   OUT=/some/folder tools/gpu/gpu-check.sh [stages...]
 # Stages (default, in this order): env gdbtrain tests train serve memcheck bench; also tta (resnet
@@ -116,7 +116,7 @@ stage_bench() {
 }
 
 stage_gdbtrain() {
-  # The convoy-train --device cuda crash (stop 8: SIGSEGV in free() while an exception unwound
+  # The convoy-train --device cuda crash (SIGSEGV in free() while an exception unwound
   # out of train_model). First the trainer loop inside the test binary, then the tool with every
   # Error printed as it is thrown, glibc's heap checks on, and cuda-gdb stopping at the first
   # throw, so the backtrace shows where the exception came from rather than the later crash.

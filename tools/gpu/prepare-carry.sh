@@ -13,7 +13,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   cmake --build "$BUILD_DIR" -j "$(nproc)" --target convoy_gpu_tests convoy-train convoy-eval convoy-serve convoy-predict \
     gemm_cuda_bench conv2d_cuda_bench ops_cuda_bench
   # convoy-train again with AddressSanitizer on the host code (gcc, libasan linked statically, so
-  # the GPU image needs nothing): the trainer crash of stop 8 was a damaged heap, and ASan names
+  # the GPU image needs nothing): the first trainer crash was a damaged heap, and ASan names
   # the write that damaged it. Skipped with ASAN_CARRY=0.
   if [ "${ASAN_CARRY:-1}" = 1 ]; then
     cmake -S . -B "$BUILD_DIR-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONVOY_ENABLE_CUDA=ON \
