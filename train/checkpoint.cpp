@@ -7,6 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/model_file.h"
+#include "train/finite_check.h"
 
 namespace convoy {
 namespace {
@@ -32,6 +33,8 @@ void restore_tensor(const std::string& path, const ModelFile& mf, const std::str
     fail(path, ": checkpoint tensor '", name, "' has shape ", src->shape().to_string(), ", the model needs ",
          dst.shape().to_string());
   dst.copy_from(*src);
+  if (std::string what = non_finite_element(dst); !what.empty())
+    fail(path, ": checkpoint tensor '", name, "': ", what, " (written by a diverged run); it cannot be resumed from");
 }
 
 }  // namespace

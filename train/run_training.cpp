@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <memory>
 #include <ostream>
+#include <sstream>
 
 #include "data/sources.h"
 #include "dist/communicator.h"
@@ -14,6 +15,7 @@
 #include "engine/model_file.h"
 #include "engine/threads.h"
 #include "train/checkpoint.h"
+#include "train/finite_check.h"
 #include "train/machine_info.h"
 #include "train/metrics_log.h"
 #include "train/model_io.h"
@@ -97,6 +99,21 @@ std::string data_spec_for_rank(const std::string& spec, int rank) {
   const char* fail_rank = std::getenv("CONVOY_TEST_FAIL_RANK");
   if (fail_rank && std::to_string(rank) == fail_rank) return "/nonexistent/convoy-test-fail-rank-" + std::to_string(rank);
   return spec;
+}
+
+// Throws TrainingDiverged when a weight, a batch-norm statistic or a momentum buffer is no
+// longer finite: such a state is never written as a checkpoint or a model.
+void require_finite(Model& model, SgdOptimizer& optimizer, const TrainState& state, double lr) {
+  std::string what = first_non_finite(model);
+  const auto params = model.params();
+  auto& momentum = optimizer.momentum_buffers();
+  for (size_t i = 0; what.empty() && i < momentum.size() && i < params.size(); ++i)
+    if (std::string e = non_finite_element(momentum[i]); !e.empty()) what = "momentum of '" + params[i]->name + "': " + e;
+  if (what.empty()) return;
+  std::ostringstream os;
+  os << "training diverged at epoch " << state.epoch + (state.batch > 0 ? 1 : 0) << " step " << state.step << ": "
+     << what << "; lower --lr (peak " << lr << ") or check --momentum and --weight-decay";
+  throw TrainingDiverged(os.str());
 }
 
 }  // namespace
@@ -202,6 +219,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
   std::string last_checkpoint = resumed_from;
   auto checkpoint_now = [&] {
     if (!lead || state.step == last_checkpoint_step) return;
+    require_finite(model, trainer.optimizer(), state, t.schedule.lr);
     last_checkpoint = checkpoints.write(model, trainer.optimizer(), state, fingerprint);
     last_checkpoint_step = state.step;
   };
@@ -226,7 +244,17 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
     last_log_elapsed = state.elapsed_s;  // evaluation time is not training throughput
   };
   cb.should_stop = opt.should_stop;
-  const bool finished = trainer.run(cb);
+  bool finished = false;
+  try {
+    finished = trainer.run(cb);
+    if (finished) require_finite(model, trainer.optimizer(), state, t.schedule.lr);
+  } catch (const TrainingDiverged& e) {
+    // Nothing past the last finite checkpoint is kept: no checkpoint of the diverged state,
+    // no model.convoy, no report.json.
+    fail(e.what(), "; ", last_checkpoint.empty() ? std::string("no checkpoint was written")
+                                                 : "the last finite checkpoint is " + last_checkpoint,
+         "; ", (fs::path(opt.out_dir) / "model.convoy").string(), " was not written");
+  }
 
   report["distributed"]["step_times_rank0"] = trainer.step_times().to_json();
   report["epochs"] = nlohmann::json::array();

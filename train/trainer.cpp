@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "data/batch_loader.h"
@@ -9,6 +10,7 @@
 #include "train/batch_loss.h"
 #include "train/device_input.h"
 #include "train/evaluate.h"
+#include "train/finite_check.h"
 
 namespace convoy {
 
@@ -46,6 +48,12 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
+std::string shortest(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g", v);
   return buf;
 }
 
@@ -167,6 +175,12 @@ void Trainer::train_step(const data::Batch& batch, const std::function<void()>& 
   const double prefetch_s = seconds_since(t_prefetch);
   const BatchScore score =
       s.loss.compute(ctx_, s.logits, s.labels_dev, batch.labels, options_.label_smoothing, &s.dlogits);
+  // A non-finite loss is a diverged run: stop before its gradients reach the weights.
+  if (!std::isfinite(score.loss_sum))
+    throw TrainingDiverged("training diverged at epoch " + std::to_string(state_.epoch + 1) + " step " +
+                           std::to_string(state_.step + 1) + ": loss is " + non_finite_name(score.loss_sum) +
+                           "; lower --lr (peak " + shortest(options_.schedule.lr) +
+                           ") or check --momentum and --weight-decay");
   if (buckets_) buckets_->begin_backward(ctx_);
   model_.backward(ctx_, s.dlogits, saved);
   const auto t_comm = Clock::now();
