@@ -29,6 +29,7 @@ int run_tool(int argc, char** argv) {
   app.add_option("--epochs", t.epochs, "Passes over the training set")->capture_default_str()->check(convoy::tools::positive());
   app.add_option("--batch-size", t.batch_size, "Images per step")->capture_default_str()->check(convoy::tools::positive());
   app.add_option("--lr", t.schedule.lr, "Learning rate (the peak for one_cycle)")->capture_default_str()->check(convoy::tools::positive());
+  app.add_flag("--force-lr", t.force_lr, "Train with an --lr above 10 (refused otherwise: it diverges)");
   app.add_option("--schedule", schedule, "constant | step | cosine | one_cycle")->capture_default_str();
   app.add_option("--warmup-epochs", warmup, "Linear warm-up (constant, step, cosine)")->capture_default_str();
   app.add_option("--momentum", t.sgd.momentum, "SGD momentum")->capture_default_str();
@@ -37,7 +38,7 @@ int run_tool(int argc, char** argv) {
   app.add_option("--label-smoothing", t.label_smoothing, "Label smoothing in [0, 1)")->capture_default_str()->check(CLI::Range(0.0, 0.999));
   app.add_flag("--no-augment", no_augment, "No random crop / flip");
   app.add_option("--cutout", t.cutout, "Cutout square side in pixels (0 = off)")->capture_default_str()->check(convoy::tools::non_negative());
-  app.add_option("--seed", t.seed, "Random seed (initialisation, shuffling, augmentation)")->capture_default_str();
+  app.add_option("--seed", t.seed, "Random seed (initialisation, shuffling, augmentation)")->capture_default_str()->check(convoy::tools::non_negative());
   app.add_option("--threads", o.threads, "CPU threads (0 = all)")->capture_default_str()->check(convoy::tools::non_negative());
   app.add_option("--device", o.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--kernels", o.kernels, "own | vendor (cuBLAS/cuDNN on CUDA)")->capture_default_str();

@@ -119,7 +119,7 @@ void require_finite(Model& model, SgdOptimizer& optimizer, const TrainState& sta
 }  // namespace
 
 nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_all, std::ostream& log_all) {
-  set_num_threads(opt.threads);
+  set_num_threads(usable_threads(opt.threads));
   const int threads = num_threads();
   // Data-parallel: the communicator first (under mpirun this initialises MPI, so that a
   // failure from here on ends the whole job through tools/tool_main.cpp's MPI_Abort).

@@ -75,8 +75,13 @@ struct TrainOptions {
   bool flip_tta = false;          // evaluate each test image with its mirror image (--tta)
   bool progress = true;           // progress bar on a terminal
   bool host_input = false;        // on a GPU too, normalise and augment on the host
+  bool force_lr = false;          // allow lr above kSaneLrLimit (--force-lr)
   DataParallel parallel;
 };
+
+// The largest learning rate accepted without TrainOptions::force_lr: SGD on these models
+// diverges within a few steps far below it.
+inline constexpr double kSaneLrLimit = 10;
 
 struct TrainCallbacks {
   // After every optimizer step; the state is consistent there (a checkpoint written from

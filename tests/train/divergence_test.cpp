@@ -22,7 +22,7 @@ std::vector<std::string> train_args(const std::string& root, const std::string& 
   return {test::tool_path("convoy-train"), "--no-progress", "--data", root + "/data", "--train-batches", "1",
           "--model", root + "/tiny.json", "--epochs", "2", "--batch-size", "50", "--lr", lr, "--schedule",
           "constant", "--seed", "3", "--threads", "1", "--checkpoint-every", "1", "--keep-checkpoints", "100",
-          "--out", out};
+          "--force-lr", "--out", out};
 }
 
 TEST(Divergence, HugeLearningRateFailsAndSavesNothingNonFinite) {
