@@ -70,6 +70,9 @@ int run_tool(int argc, char** argv) {
   app.add_option("--resume", o.resume_dir,
                  "Continue the run from the newest checkpoint in DIR (or DIR/checkpoints); the other options "
                  "must be the same as the run's");
+  app.add_flag("--overwrite", o.overwrite,
+               "Replace the run already in OUT (its model.convoy, report.json, metrics.jsonl and checkpoints); "
+               "without it, or --resume, such a folder is refused");
   app.add_option("--log-every", o.log_every, "Steps between OUT/metrics.jsonl records (0 = epoch records only)")
       ->capture_default_str()->check(convoy::tools::non_negative());
   CONVOY_PARSE(app, argc, argv);

@@ -66,7 +66,7 @@ RunFingerprint run_fingerprint(const TrainRunOptions& opt, Model& model, const d
 
 // Restores model, optimizer and trainer from the newest checkpoint under opt.resume_dir.
 // A corrupt newest checkpoint is an error: an older one is never used behind the user's back.
-std::string resume(const TrainRunOptions& opt, Model& model, Trainer& trainer, const RunFingerprint& now,
+Checkpoint resume(const TrainRunOptions& opt, Model& model, Trainer& trainer, const RunFingerprint& now,
                    std::ostream& log) {
   const CheckpointFile latest = latest_checkpoint(opt.resume_dir);
   Checkpoint c;
@@ -84,7 +84,40 @@ std::string resume(const TrainRunOptions& opt, Model& model, Trainer& trainer, c
   trainer.restore(c.state);
   log << "resuming from " << latest.path << ": epoch " << c.state.epoch + 1 << ", batch " << c.state.batch << "/"
       << trainer.steps_per_epoch() << ", step " << c.state.step << "\n";
-  return latest.path;
+  return c;
+}
+
+// What a run leaves in its folders: model.convoy, report.json, metrics.jsonl, checkpoints.
+std::vector<std::string> run_files(const std::string& out_dir, const std::string& checkpoint_dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const char* name : {"model.convoy", "report.json", "metrics.jsonl"})
+    if (const fs::path p = fs::path(out_dir) / name; fs::exists(p, ec)) found.push_back(p.string());
+  for (const CheckpointFile& c : list_checkpoints(checkpoint_dir)) found.push_back(c.path);
+  return found;
+}
+
+// A fresh run owns its folders: another run's files there are refused, or with overwrite
+// removed, so that metrics.jsonl, report.json, model.convoy and the checkpoints all belong
+// to one run.
+void claim_folders(const TrainRunOptions& opt, const std::string& checkpoint_dir, std::ostream& log) {
+  const std::vector<std::string> old = run_files(opt.out_dir, checkpoint_dir);
+  if (old.empty()) return;
+  if (!opt.overwrite) {
+    std::string names;
+    for (size_t i = 0; i < old.size() && i < 4; ++i) names += (i ? ", " : "") + old[i];
+    if (old.size() > 4) names += ", ...";
+    fail_option("out", opt.out_dir, " already holds another run (", names, "); train into a new folder, continue ",
+                "that run with resume (--resume ", opt.out_dir, "), or replace it with overwrite (--overwrite)");
+  }
+  for (const std::string& f : old) {
+    std::error_code ec;
+    fs::remove(f, ec);
+    if (ec) fail("cannot remove ", f, " of the previous run (overwrite): ", ec.message());
+  }
+  log << "overwrite: removed the previous run's " << old.size() << " files from " << opt.out_dir
+      << (fs::path(checkpoint_dir).parent_path() == fs::path(opt.out_dir) ? std::string() : " and " + checkpoint_dir)
+      << "\n";
 }
 
 // Swallows what non-zero ranks would print (only rank 0 prints and writes).
@@ -138,6 +171,12 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
   if (opt.checkpoint_every < 0) fail_option("checkpoint_every", opt.checkpoint_every, " must be >= 0 (0 = only at epoch ends)");
   if (opt.log_every < 0) fail_option("log_every", opt.log_every, " must be >= 0 (0 = no step records)");
 
+  if (opt.overwrite && !opt.resume_dir.empty())
+    fail_option("overwrite", "cannot be combined with resume: resume continues the run in ", opt.resume_dir,
+                ", overwrite replaces it");
+  if (lead && opt.resume_dir.empty())
+    claim_folders(opt, opt.checkpoint_dir.empty() ? (fs::path(opt.out_dir) / "checkpoints").string() : opt.checkpoint_dir,
+                  log);
   if (lead) fs::create_directories(opt.out_dir);
   const auto t0 = Clock::now();
   data::LoadOptions load;
@@ -175,12 +214,20 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
         << "; batch-norm statistics " << (t.parallel.sync_batchnorm ? "synchronised" : "per rank") << "\n";
   const RunFingerprint fingerprint = run_fingerprint(opt, model, data, spec, threads);
   std::string resumed_from, checkpoint_dir = opt.checkpoint_dir;
+  // The run's identity: a fresh one, or the resumed checkpoint's (one from before run
+  // identities gets a fresh one and keeps pruning the unmarked checkpoints it continues).
+  std::string run_id;
+  bool adopt_unmarked = false;
   if (!opt.resume_dir.empty()) {
-    resumed_from = resume(opt, model, trainer, fingerprint, log);
+    const Checkpoint c = resume(opt, model, trainer, fingerprint, log);
+    resumed_from = c.path;
+    run_id = c.run_id;
+    adopt_unmarked = run_id.empty();
     if (checkpoint_dir.empty()) checkpoint_dir = fs::path(resumed_from).parent_path().string();
   }
+  if (run_id.empty()) run_id = new_run_id();
   if (checkpoint_dir.empty()) checkpoint_dir = (fs::path(opt.out_dir) / "checkpoints").string();
-  CheckpointWriter checkpoints(checkpoint_dir, opt.keep_checkpoints);
+  CheckpointWriter checkpoints(checkpoint_dir, opt.keep_checkpoints, run_id, adopt_unmarked);
 
   const std::string metrics_path = (fs::path(opt.out_dir) / "metrics.jsonl").string();
   const TrainState& state = trainer.state();
@@ -190,6 +237,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
                                    : std::make_unique<MetricsLog>(metrics_path, state.step, state.epoch);
 
   nlohmann::json report;
+  report["run_id"] = run_id;
   report["data"] = {{"source", data.source},
                     {"spec", spec},
                     {"synthetic", data.synthetic},

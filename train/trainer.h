@@ -165,6 +165,9 @@ struct TrainRunOptions {
   int64_t checkpoint_every = 200; // steps between checkpoints; 0 = only at epoch ends
   int keep_checkpoints = 3;       // newest K kept
   std::string resume_dir;         // "" = a fresh run; else continue from its newest checkpoint
+  // A fresh run refuses an out_dir (or checkpoint folder) holding another run's model.convoy,
+  // report.json, metrics.jsonl or checkpoints; overwrite removes them first instead.
+  bool overwrite = false;
   int64_t log_every = 50;         // steps between metrics.jsonl records
   std::function<bool()> should_stop;  // polled after every step (e.g. convoy::stop_requested)
   std::string dist_backend = "auto";  // auto | local | mpi | nccl (docs/distributed.md)
