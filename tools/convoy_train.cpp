@@ -54,6 +54,10 @@ int run_tool(int argc, char** argv) {
   app.add_option("--dist", o.dist_backend, "Communicator under mpirun: auto | local | mpi | nccl")->capture_default_str();
   app.add_option("--bucket-mb", t.parallel.bucket_mb, "Gradient allreduce bucket cap in MB (data-parallel)")
       ->capture_default_str()->check(convoy::tools::positive());
+  app.add_option("--collective-timeout", o.collective_timeout_s,
+                 "Seconds a rank may wait for the others in one collective before it ends the job (data-parallel; "
+                 "0 = no limit)")
+      ->capture_default_str()->check(convoy::tools::non_negative());
   app.add_flag("--sync-bn", t.parallel.sync_batchnorm, "Batch-norm statistics over the global batch (data-parallel)");
   std::string compression = "none";
   app.add_option("--grad-compression", compression,

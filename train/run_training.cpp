@@ -2,6 +2,8 @@
 // checkpoint, checkpoints every N steps and at epoch ends, metrics.jsonl, the epoch line,
 // report.json and model.convoy.
 #include <chrono>
+#include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iomanip>
@@ -149,6 +151,14 @@ void require_finite(Model& model, SgdOptimizer& optimizer, const TrainState& sta
   throw TrainingDiverged(os.str());
 }
 
+// A hidden test hook (docs/distributed.md): CONVOY_TEST_STALL_RANK=R makes rank R stop itself
+// (SIGSTOP) after its first step, as a paused or hung process would, so that the collective
+// timeout can be seen ending the job.
+bool stalls_here(int rank) {
+  const char* stall_rank = std::getenv("CONVOY_TEST_STALL_RANK");
+  return stall_rank && std::to_string(rank) == stall_rank;
+}
+
 }  // namespace
 
 nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_all, std::ostream& log_all) {
@@ -158,7 +168,10 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
   // failure from here on ends the whole job through tools/tool_main.cpp's MPI_Abort).
   const dist::LaunchInfo launch = dist::launch_info();
   Device device = dist::device_for_rank(parse_device(opt.device), opt.device.find(':') != std::string::npos, launch);
+  if (!(std::isfinite(opt.collective_timeout_s) && opt.collective_timeout_s >= 0))
+    fail_option("collective_timeout", opt.collective_timeout_s, " must be a finite number of seconds >= 0 (0 = no limit)");
   std::unique_ptr<dist::Communicator> comm = dist::make_communicator(opt.dist_backend, device);
+  comm->set_timeout(opt.collective_timeout_s);
   const bool lead = comm->rank() == 0;  // rank 0 prints and writes; the others train
   NullStream quiet;
   std::ostream& log = lead ? log_all : quiet;
@@ -274,7 +287,9 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
   int64_t last_log_step = state.step;
   double last_log_elapsed = state.elapsed_s;
   TrainCallbacks cb;
+  const bool stall = comm->world_size() > 1 && stalls_here(comm->rank());
   cb.on_step = [&](const TrainState& s) {
+    if (stall && s.step == 1) std::raise(SIGSTOP);
     if (metrics && opt.log_every > 0 && s.step % opt.log_every == 0) {
       const double dt = s.elapsed_s - last_log_elapsed;
       metrics->step(s, dt > 0 ? double(s.step - last_log_step) * t.batch_size / dt : 0.0);

@@ -171,6 +171,8 @@ struct TrainRunOptions {
   int64_t log_every = 50;         // steps between metrics.jsonl records
   std::function<bool()> should_stop;  // polled after every step (e.g. convoy::stop_requested)
   std::string dist_backend = "auto";  // auto | local | mpi | nccl (docs/distributed.md)
+  // Seconds a rank may wait in one collective before it ends the job (0 = for ever).
+  double collective_timeout_s = dist::kDefaultCollectiveTimeoutS;
 };
 
 // The whole run: prints one metric line per epoch to `metrics_out` and human lines to
