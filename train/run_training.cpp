@@ -311,6 +311,7 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
   try {
     finished = trainer.run(cb);
     if (finished) require_finite(model, trainer.optimizer(), state, t.schedule.lr);
+    else checkpoint_now();  // stopped (SIGTERM): the state to resume from
   } catch (const TrainingDiverged& e) {
     // Nothing past the last finite checkpoint is kept: no checkpoint of the diverged state,
     // no model.convoy, no report.json.
@@ -323,7 +324,6 @@ nlohmann::json run_training(const TrainRunOptions& opt, std::ostream& metrics_al
   report["epochs"] = nlohmann::json::array();
   for (const EpochMetrics& m : state.history) report["epochs"].push_back(m.to_json());
   if (!finished) {
-    checkpoint_now();
     log << "stopped at epoch " << state.epoch + 1 << ", batch " << state.batch << "/" << trainer.steps_per_epoch()
         << " (step " << state.step << "); checkpoint " << last_checkpoint << "; continue with: convoy-train --resume "
         << checkpoints.dir() << " and the same options\n";
