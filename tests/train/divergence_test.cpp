@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
 
 #include "engine/error.h"
 #include "engine/model_file.h"

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <sstream>
+#include <tuple>
 
 #include "train/checkpoint.h"
 #include "train_test_util.h"
