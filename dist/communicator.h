@@ -103,13 +103,25 @@ class Communicator : public Collective {
 
   EventLog& events() { return events_; }
 
+  // How long a collective may wait for the other ranks (--collective-timeout); 0 = for ever.
+  // A rank that waits longer fails with an error naming itself and the collective, and the
+  // tool then ends the whole job (abort_job_if_distributed): a stalled or lost rank does not
+  // hang the others. Honoured by the MPI communicator; the NCCL one ignores it so far.
+  void set_timeout(double seconds) { timeout_s_ = seconds; }
+  double timeout() const { return timeout_s_; }
+
  protected:
   // The backend's non-blocking sum of all of `t` (float32, float16 or bfloat16).
   virtual std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec& exec, Tensor& t) = 0;
   explicit Communicator(LaunchInfo info) : info_(info) {}
   LaunchInfo info_;
   EventLog events_;
+  double timeout_s_ = 0;
 };
+
+// The default of --collective-timeout, in seconds: far beyond any step or evaluation of the
+// shipped models, short enough that a stalled job is not left holding machines for hours.
+inline constexpr double kDefaultCollectiveTimeoutS = 600;
 
 // backend: "auto" (local for one process, else nccl for a CUDA device when built, else
 // mpi), "local", "mpi" or "nccl". `device` is where the training tensors live.

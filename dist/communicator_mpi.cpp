@@ -4,8 +4,11 @@
 // calls, so the gradient buckets call test() between layers to keep them moving.
 #include <mpi.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <thread>
 
 #include "dist/communicator.h"
 #include "dist/mpi_runtime.h"
@@ -41,6 +44,27 @@ Tensor host_view(const Tensor& t) {
   return t.to(Device::cpu());
 }
 
+// Completes `request`, giving up after `timeout_s` (0 = never) with an error naming this rank
+// and the collective. Polls MPI_Test (OpenMPI progresses only inside MPI calls): busily for
+// the first 10 ms, as a blocking wait would, then once a millisecond, so a rank waiting on
+// a stalled peer does not spin a core at 100%.
+void wait_for(MPI_Request& request, const char* what, double timeout_s, int rank) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  for (;;) {
+    int flag = 0;
+    check_mpi(MPI_Test(&request, &flag, MPI_STATUS_IGNORE), what);
+    if (flag) return;
+    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    if (timeout_s > 0 && waited > timeout_s)
+      fail("rank ", rank, " waited ", std::round(waited * 10) / 10, " s in MPI ", what,
+           " without the other ranks taking part (collective timeout ", timeout_s,
+           " s): a rank has stalled, hung or gone; ending the job. A longer step or evaluation needs a larger "
+           "--collective-timeout");
+    if (waited > 0.01) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 std::vector<Tensor>& abandoned_buffers() {
   static auto* buffers = new std::vector<Tensor>();  // never freed on purpose
   return *buffers;
@@ -48,8 +72,8 @@ std::vector<Tensor>& abandoned_buffers() {
 
 class MpiPending final : public PendingReduce {
  public:
-  MpiPending(Tensor target, Tensor host, MPI_Request request)
-      : target_(std::move(target)), host_(std::move(host)), request_(request) {}
+  MpiPending(Tensor target, Tensor host, MPI_Request request, double timeout_s, int rank)
+      : target_(std::move(target)), host_(std::move(host)), request_(request), timeout_s_(timeout_s), rank_(rank) {}
   ~MpiPending() override {
     // Abandoned (an exception unwound the step): waiting could hang on a failed peer, and
     // MPI may still write into the buffer, so keep the buffer alive until the job ends.
@@ -64,7 +88,7 @@ class MpiPending final : public PendingReduce {
   }
   void wait() override {
     if (done_) return;
-    check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), "Wait (allreduce)");
+    wait_for(request_, "Wait (allreduce)", timeout_s_, rank_);
     finish();
   }
 
@@ -75,6 +99,8 @@ class MpiPending final : public PendingReduce {
   }
   Tensor target_, host_;
   MPI_Request request_;
+  double timeout_s_ = 0;
+  int rank_ = 0;
   bool done_ = false;
 };
 
@@ -115,22 +141,33 @@ class MpiCommunicator final : public Communicator {
     check_mpi(MPI_Iallreduce(MPI_IN_PLACE, host.untyped_data(), checked_count(t.numel(), "allreduce"), dtype, op,
                              comm_, &request),
               "Iallreduce");
-    return std::make_unique<MpiPending>(t, host, request);
+    return std::make_unique<MpiPending>(t, host, request, timeout_s_, info_.rank);
   }
 
+  // The blocking collectives are non-blocking ones completed by wait_for, so that they too
+  // end at the collective timeout.
   void allreduce_sum_host(std::vector<double>& values) override {
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), checked_count(values.size(), "allreduce"), MPI_DOUBLE,
-                            MPI_SUM, comm_),
-              "Allreduce (metrics)");
+    MPI_Request request;
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, values.data(), checked_count(values.size(), "allreduce"), MPI_DOUBLE,
+                             MPI_SUM, comm_, &request),
+              "Iallreduce (metrics)");
+    wait_for(request, "Allreduce (metrics)", timeout_s_, info_.rank);
   }
 
   void broadcast(Tensor& t, int root) override {
     Tensor host = host_view(t);
-    check_mpi(MPI_Bcast(host.data(), checked_count(t.numel(), "broadcast"), MPI_FLOAT, root, comm_), "Bcast");
+    MPI_Request request;
+    check_mpi(MPI_Ibcast(host.data(), checked_count(t.numel(), "broadcast"), MPI_FLOAT, root, comm_, &request),
+              "Ibcast");
+    wait_for(request, "Bcast", timeout_s_, info_.rank);
     if (t.device().is_cuda()) t.copy_from(host);
   }
 
-  void barrier() override { check_mpi(MPI_Barrier(comm_), "Barrier"); }
+  void barrier() override {
+    MPI_Request request;
+    check_mpi(MPI_Ibarrier(comm_, &request), "Ibarrier");
+    wait_for(request, "Barrier", timeout_s_, info_.rank);
+  }
 
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;

@@ -31,7 +31,7 @@ int run_tool(int argc, char** argv) {
   app.add_option("--top-k", top_k, "Classes listed per image")->capture_default_str()->check(CLI::Range(1, 1000));
   CONVOY_PARSE(app, argc, argv);
 
-  convoy::set_num_threads(threads);
+  convoy::set_num_threads(convoy::usable_threads(threads));
   convoy::serve::PredictorOptions po;
   po.device = convoy::parse_device(device);
   po.top_k = top_k;

@@ -51,7 +51,7 @@ int run_tool(int argc, char** argv) {
       port = static_cast<int>(v);
     }
   }
-  convoy::set_num_threads(threads);
+  convoy::set_num_threads(convoy::usable_threads(threads));
   convoy::serve::PredictorOptions po;
   po.device = convoy::parse_device(device);
   po.top_k = top_k;

@@ -29,6 +29,7 @@ int run_tool(int argc, char** argv) {
   app.add_option("--epochs", t.epochs, "Passes over the training set")->capture_default_str()->check(convoy::tools::positive());
   app.add_option("--batch-size", t.batch_size, "Images per step")->capture_default_str()->check(convoy::tools::positive());
   app.add_option("--lr", t.schedule.lr, "Learning rate (the peak for one_cycle)")->capture_default_str()->check(convoy::tools::positive());
+  app.add_flag("--force-lr", t.force_lr, "Train with an --lr above 10 (refused otherwise: it diverges)");
   app.add_option("--schedule", schedule, "constant | step | cosine | one_cycle")->capture_default_str();
   app.add_option("--warmup-epochs", warmup, "Linear warm-up (constant, step, cosine)")->capture_default_str();
   app.add_option("--momentum", t.sgd.momentum, "SGD momentum")->capture_default_str();
@@ -37,7 +38,7 @@ int run_tool(int argc, char** argv) {
   app.add_option("--label-smoothing", t.label_smoothing, "Label smoothing in [0, 1)")->capture_default_str()->check(CLI::Range(0.0, 0.999));
   app.add_flag("--no-augment", no_augment, "No random crop / flip");
   app.add_option("--cutout", t.cutout, "Cutout square side in pixels (0 = off)")->capture_default_str()->check(convoy::tools::non_negative());
-  app.add_option("--seed", t.seed, "Random seed (initialisation, shuffling, augmentation)")->capture_default_str();
+  app.add_option("--seed", t.seed, "Random seed (initialisation, shuffling, augmentation)")->capture_default_str()->check(convoy::tools::non_negative());
   app.add_option("--threads", o.threads, "CPU threads (0 = all)")->capture_default_str()->check(convoy::tools::non_negative());
   app.add_option("--device", o.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--kernels", o.kernels, "own | vendor (cuBLAS/cuDNN on CUDA)")->capture_default_str();
@@ -53,6 +54,10 @@ int run_tool(int argc, char** argv) {
   app.add_option("--dist", o.dist_backend, "Communicator under mpirun: auto | local | mpi | nccl")->capture_default_str();
   app.add_option("--bucket-mb", t.parallel.bucket_mb, "Gradient allreduce bucket cap in MB (data-parallel)")
       ->capture_default_str()->check(convoy::tools::positive());
+  app.add_option("--collective-timeout", o.collective_timeout_s,
+                 "Seconds a rank may wait for the others in one collective before it ends the job (data-parallel; "
+                 "0 = no limit)")
+      ->capture_default_str()->check(convoy::tools::non_negative());
   app.add_flag("--sync-bn", t.parallel.sync_batchnorm, "Batch-norm statistics over the global batch (data-parallel)");
   std::string compression = "none";
   app.add_option("--grad-compression", compression,
@@ -69,6 +74,9 @@ int run_tool(int argc, char** argv) {
   app.add_option("--resume", o.resume_dir,
                  "Continue the run from the newest checkpoint in DIR (or DIR/checkpoints); the other options "
                  "must be the same as the run's");
+  app.add_flag("--overwrite", o.overwrite,
+               "Replace the run already in OUT (its model.convoy, report.json, metrics.jsonl and checkpoints); "
+               "without it, or --resume, such a folder is refused");
   app.add_option("--log-every", o.log_every, "Steps between OUT/metrics.jsonl records (0 = epoch records only)")
       ->capture_default_str()->check(convoy::tools::non_negative());
   CONVOY_PARSE(app, argc, argv);

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <regex>
 
 #include "engine/error.h"
 #include "engine/model_file.h"
+#include "train/finite_check.h"
 
 namespace convoy {
 namespace {
@@ -32,6 +34,8 @@ void restore_tensor(const std::string& path, const ModelFile& mf, const std::str
     fail(path, ": checkpoint tensor '", name, "' has shape ", src->shape().to_string(), ", the model needs ",
          dst.shape().to_string());
   dst.copy_from(*src);
+  if (std::string what = non_finite_element(dst); !what.empty())
+    fail(path, ": checkpoint tensor '", name, "': ", what, " (written by a diverged run); it cannot be resumed from");
 }
 
 }  // namespace
@@ -57,8 +61,29 @@ std::vector<CheckpointFile> list_checkpoints(const std::string& dir) {
   return out;
 }
 
+std::string new_run_id() {
+  std::random_device device;
+  const uint64_t v = (static_cast<uint64_t>(device()) << 32) ^ device();
+  char id[17];
+  std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(v));
+  return id;
+}
+
+std::optional<std::string> checkpoint_run_id(const std::string& path) {
+  try {
+    ModelFile mf = read_model_file(path);
+    if (mf.header.value("format", std::string()) != kCheckpointFormat) return std::nullopt;
+    const auto it = mf.header.find("run_id");
+    if (it == mf.header.end()) return std::string();
+    if (!it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 void write_checkpoint(const std::string& path, Model& model, SgdOptimizer& optimizer, const TrainState& state,
-                      const RunFingerprint& options) {
+                      const RunFingerprint& options, const std::string& run_id) {
   nlohmann::json header;
   header["format"] = kCheckpointFormat;
   header["config"] = model.config();
@@ -68,6 +93,7 @@ void write_checkpoint(const std::string& path, Model& model, SgdOptimizer& optim
                              {"units", "0-255"}};
   header["state"] = state.to_json();
   header["run_options"] = fingerprint_json(options);
+  if (!run_id.empty()) header["run_id"] = run_id;
   std::vector<NamedTensor> tensors;
   const auto params = model.params();
   for (Param* p : params) tensors.push_back({p->name, p->value});
@@ -117,6 +143,10 @@ Checkpoint read_checkpoint(const std::string& path, Model& model, SgdOptimizer& 
   const auto& ro = mf.header["run_options"];
   c.options.must_match = option_keys(ro.value("must_match", nlohmann::json::object()));
   c.options.may_differ = option_keys(ro.value("may_differ", nlohmann::json::object()));
+  if (mf.header.contains("run_id")) {
+    if (!mf.header["run_id"].is_string()) fail(path, ": checkpoint run_id is not a string");
+    c.run_id = mf.header["run_id"].get<std::string>();
+  }
   const auto params = model.params();
   for (Param* p : params) restore_tensor(path, mf, p->name, p->value);
   for (Buffer& b : model.buffers()) restore_tensor(path, mf, b.name, *b.value);
@@ -150,9 +180,14 @@ std::vector<std::string> check_resume_options(const RunFingerprint& saved, const
   return warnings;
 }
 
-CheckpointWriter::CheckpointWriter(std::string dir, int keep) : dir_(std::move(dir)), keep_(keep) {
+CheckpointWriter::CheckpointWriter(std::string dir, int keep, std::string run_id, bool adopt_unmarked)
+    : dir_(std::move(dir)), keep_(keep), run_id_(std::move(run_id)) {
   if (keep_ < 1) fail_option("keep_checkpoints", keep_, " must be at least 1");
   if (dir_.empty()) fail("checkpoint folder is empty");
+  for (const CheckpointFile& c : list_checkpoints(dir_)) {
+    const std::optional<std::string> id = checkpoint_run_id(c.path);
+    if (id && (*id == run_id_ || (adopt_unmarked && id->empty()))) own_.push_back(c);
+  }
 }
 
 std::string CheckpointWriter::write(Model& model, SgdOptimizer& optimizer, const TrainState& state,
@@ -166,9 +201,15 @@ std::string CheckpointWriter::write(Model& model, SgdOptimizer& optimizer, const
     if (name.rfind(".checkpoint-", 0) == 0 && name.find(".tmp.") != std::string::npos) fs::remove(entry.path(), ec);
   }
   const std::string path = checkpoint_path(dir_, state.step);
-  write_checkpoint(path, model, optimizer, state, options);
-  std::vector<CheckpointFile> all = list_checkpoints(dir_);
-  for (size_t i = 0; i + static_cast<size_t>(keep_) < all.size(); ++i) fs::remove(all[i].path, ec);
+  write_checkpoint(path, model, optimizer, state, options, run_id_);
+  own_.erase(std::remove_if(own_.begin(), own_.end(), [&](const CheckpointFile& c) { return c.step == state.step; }),
+             own_.end());
+  own_.push_back({path, state.step});
+  std::sort(own_.begin(), own_.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+  while (own_.size() > static_cast<size_t>(keep_)) {
+    fs::remove(own_.front().path, ec);
+    own_.erase(own_.begin());
+  }
   return path;
 }
 

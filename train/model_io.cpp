@@ -1,7 +1,10 @@
 #include "train/model_io.h"
 
+#include <cmath>
+
 #include "engine/error.h"
 #include "engine/model_file.h"
+#include "train/finite_check.h"
 
 namespace convoy {
 namespace {
@@ -17,6 +20,9 @@ void assign_tensors(const std::string& path, const ModelFile& mf, Model& model) 
   };
   for (Param* p : model.params()) restore(p->name, p->value);
   for (Buffer& b : model.buffers()) restore(b.name, *b.value);
+  // A diverged run's weights pass every checksum; they are refused here, by name.
+  if (std::string what = first_non_finite(model); !what.empty())
+    fail(path, ": ", what, ": the model holds non-finite weights (its training diverged) and cannot be used");
 }
 
 }  // namespace
@@ -50,6 +56,9 @@ Model load_model(const std::string& path) {
       auto stdv = mf.header["normalization"].at("std").get<std::vector<float>>();
       if (mean.size() != 3 || stdv.size() != 3) fail(path, ": normalisation constants must have 3 channels");
       for (int c = 0; c < 3; ++c) {
+        if (!std::isfinite(mean[c])) fail(path, ": normalisation mean of channel ", c, " is not finite");
+        if (!(std::isfinite(stdv[c]) && stdv[c] > 0))
+          fail(path, ": normalisation std of channel ", c, " is ", stdv[c], "; it must be positive and finite");
         model.mean[c] = mean[c];
         model.std[c] = stdv[c];
       }

@@ -12,7 +12,7 @@
 namespace convoy {
 
 EvalRun run_evaluation(const EvalRunOptions& options) {
-  set_num_threads(options.threads);
+  set_num_threads(usable_threads(options.threads));
   const Device device = parse_device(options.device);
   require_usable(device);
   Model model = load_model(options.model_path);

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "data/batch_loader.h"
@@ -9,6 +10,7 @@
 #include "train/batch_loss.h"
 #include "train/device_input.h"
 #include "train/evaluate.h"
+#include "train/finite_check.h"
 
 namespace convoy {
 
@@ -49,6 +51,12 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+std::string shortest(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
 int world_of(const TrainOptions& o) { return o.parallel.comm ? o.parallel.comm->world_size() : 1; }
 int rank_of(const TrainOptions& o) { return o.parallel.comm ? o.parallel.comm->rank() : 0; }
 
@@ -80,6 +88,26 @@ const TrainOptions& validated(const TrainOptions& o, const data::CifarData& data
   if (o.batch_size % world != 0)
     fail_option("batch_size", o.batch_size, " is the global batch and must split evenly over the ", world,
          " ranks of this job; use a multiple of ", world);
+  // NaN fails every comparison below, so each check is written to accept only good values.
+  const double lr = o.schedule.lr;
+  if (!(std::isfinite(lr) && lr > 0)) fail_option("lr", lr, " must be a positive finite number");
+  if (lr > kSaneLrLimit && !o.force_lr)
+    fail_option("lr", lr, " is above ", kSaneLrLimit, ", where training diverges within a few steps; set force_lr ",
+                "(convoy-train --force-lr) to train with it anyway");
+  if (!std::isfinite(o.schedule.warmup_epochs)) fail_option("warmup_epochs", o.schedule.warmup_epochs, " must be finite");
+  if (!(o.sgd.momentum >= 0 && o.sgd.momentum < 1)) fail_option("momentum", o.sgd.momentum, " must lie in [0, 1)");
+  if (!(std::isfinite(o.sgd.weight_decay) && o.sgd.weight_decay >= 0))
+    fail_option("weight_decay", o.sgd.weight_decay, " must be a finite number >= 0");
+  if (!(o.label_smoothing >= 0 && o.label_smoothing < 1))
+    fail_option("label_smoothing", o.label_smoothing, " must lie in [0, 1)");
+  if (o.cutout < 0 || o.cutout > data::kImageSide)
+    fail_option("cutout", o.cutout, " must lie in [0, ", data::kImageSide, "] (the images are ", data::kImageSide,
+                " x ", data::kImageSide, "; 0 = off)");
+  if (o.crop_pad < 0 || o.crop_pad > data::kImageSide)
+    fail_option("crop_pad", o.crop_pad, " must lie in [0, ", data::kImageSide, "]");
+  if (o.eval_batch_size <= 0) fail_option("eval_batch_size", o.eval_batch_size, " must be positive");
+  if (!(std::isfinite(o.parallel.bucket_mb) && o.parallel.bucket_mb > 0))
+    fail_option("bucket_mb", o.parallel.bucket_mb, " must be a positive finite number");
   if (data.train.size() < o.batch_size)
     fail("the training set has ", data.train.size(), " images, fewer than one batch of ", o.batch_size);
   o.schedule.validate();
@@ -167,6 +195,12 @@ void Trainer::train_step(const data::Batch& batch, const std::function<void()>& 
   const double prefetch_s = seconds_since(t_prefetch);
   const BatchScore score =
       s.loss.compute(ctx_, s.logits, s.labels_dev, batch.labels, options_.label_smoothing, &s.dlogits);
+  // A non-finite loss is a diverged run: stop before its gradients reach the weights.
+  if (!std::isfinite(score.loss_sum))
+    throw TrainingDiverged("training diverged at epoch " + std::to_string(state_.epoch + 1) + " step " +
+                           std::to_string(state_.step + 1) + ": loss is " + non_finite_name(score.loss_sum) +
+                           "; lower --lr (peak " + shortest(options_.schedule.lr) +
+                           ") or check --momentum and --weight-decay");
   if (buckets_) buckets_->begin_backward(ctx_);
   model_.backward(ctx_, s.dlogits, saved);
   const auto t_comm = Clock::now();

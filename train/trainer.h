@@ -75,8 +75,13 @@ struct TrainOptions {
   bool flip_tta = false;          // evaluate each test image with its mirror image (--tta)
   bool progress = true;           // progress bar on a terminal
   bool host_input = false;        // on a GPU too, normalise and augment on the host
+  bool force_lr = false;          // allow lr above kSaneLrLimit (--force-lr)
   DataParallel parallel;
 };
+
+// The largest learning rate accepted without TrainOptions::force_lr: SGD on these models
+// diverges within a few steps far below it.
+inline constexpr double kSaneLrLimit = 10;
 
 struct TrainCallbacks {
   // After every optimizer step; the state is consistent there (a checkpoint written from
@@ -160,9 +165,14 @@ struct TrainRunOptions {
   int64_t checkpoint_every = 200; // steps between checkpoints; 0 = only at epoch ends
   int keep_checkpoints = 3;       // newest K kept
   std::string resume_dir;         // "" = a fresh run; else continue from its newest checkpoint
+  // A fresh run refuses an out_dir (or checkpoint folder) holding another run's model.convoy,
+  // report.json, metrics.jsonl or checkpoints; overwrite removes them first instead.
+  bool overwrite = false;
   int64_t log_every = 50;         // steps between metrics.jsonl records
   std::function<bool()> should_stop;  // polled after every step (e.g. convoy::stop_requested)
   std::string dist_backend = "auto";  // auto | local | mpi | nccl (docs/distributed.md)
+  // Seconds a rank may wait in one collective before it ends the job (0 = for ever).
+  double collective_timeout_s = dist::kDefaultCollectiveTimeoutS;
 };
 
 // The whole run: prints one metric line per epoch to `metrics_out` and human lines to

@@ -27,14 +27,15 @@ struct Finished {
   std::string output;
 };
 
-Finished run_with_deadline(std::vector<std::string> argv, const std::string& log, double deadline_s) {
+Finished run_with_deadline(std::vector<std::string> argv, const std::string& log, double deadline_s,
+                           const char* hook = "CONVOY_TEST_FAIL_RANK") {
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
     FILE* f = std::freopen(log.c_str(), "w", stdout);
     ::dup2(::fileno(f), 2);
-    ::setenv("CONVOY_TEST_FAIL_RANK", "1", 1);
+    ::setenv(hook, "1", 1);
     ::setenv("OMP_NUM_THREADS", "1", 1);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -80,6 +81,30 @@ TEST(RankFailure, OneBadRankEndsTheJobWithItsRankNamed) {
   EXPECT_FALSE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.output;
   EXPECT_NE(r.output.find("convoy-train: error: [rank 1] "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("convoy-test-fail-rank-1"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "out" / "model.convoy"));
+  std::printf("mpirun ended %.1f s after the start, status %d\n", r.seconds, WEXITSTATUS(r.status));
+  fs::remove_all(dir);
+}
+
+// A rank that stops (SIGSTOP after its first step, the CONVOY_TEST_STALL_RANK hook) no longer
+// hangs the job: rank 0 gives up at --collective-timeout with an error naming itself and the
+// collective, and the job ends non-zero.
+TEST(RankFailure, AStalledRankEndsTheJobAtTheCollectiveTimeout) {
+  if (test::world()) GTEST_SKIP() << "starts its own mpirun; not from inside one";
+  const std::string train = std::string(CONVOY_BINARY_DIR) + "/bin/convoy-train";
+  if (!fs::exists(train)) GTEST_SKIP() << train << " not built";
+  const fs::path dir = fs::temp_directory_path() / ("convoy_rank_stall_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const Finished r = run_with_deadline({CONVOY_MPIEXEC, "-np", "2", "--oversubscribe", "--allow-run-as-root", train,
+                                        "--data", "synthetic:640", "--epochs", "1", "--batch-size", "64", "--threads",
+                                        "1", "--no-progress", "--collective-timeout", "3", "--out",
+                                        (dir / "out").string()},
+                                       (dir / "log.txt").string(), 60.0, "CONVOY_TEST_STALL_RANK");
+  ASSERT_TRUE(r.exited) << "the job was still running after 60 s (a hang); output:\n" << r.output;
+  EXPECT_FALSE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.output;
+  EXPECT_NE(r.output.find("convoy-train: error: [rank 0] rank 0 waited "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(collective timeout 3 s)"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "out" / "model.convoy"));
   std::printf("mpirun ended %.1f s after the start, status %d\n", r.seconds, WEXITSTATUS(r.status));
   fs::remove_all(dir);

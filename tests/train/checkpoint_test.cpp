@@ -239,6 +239,46 @@ TEST(Checkpoint, WriterKeepsTheNewestKAndClearsTornTemporaries) {
   fs::remove_all(dir);
 }
 
+// Two runs sharing a checkpoint folder: each prunes only its own checkpoints, so a new run's
+// early (low-step) checkpoints are not deleted in favour of an older run's higher steps, and
+// the older run's are not deleted by the new one.
+TEST(Checkpoint, WriterPrunesOnlyItsOwnRunsCheckpoints) {
+  set_num_threads(2);
+  const std::string dir = test::temp_dir("own_run");
+  Model m = tiny_model(2);
+  Context ctx = Context::make(Device::cpu());
+  Trainer t(m, ctx, small_data(), small_options());
+  TrainState s;
+  {
+    CheckpointWriter old_run(dir, 3, "00000000000000aa", false);
+    for (int64_t step : {100, 200, 300}) {
+      s.step = step;
+      old_run.write(m, t.optimizer(), s, fingerprint(32, 2));
+    }
+  }
+  CheckpointWriter new_run(dir, 2, "00000000000000bb", false);
+  for (int64_t step : {1, 2, 3}) {
+    s.step = step;
+    new_run.write(m, t.optimizer(), s, fingerprint(32, 2));
+  }
+  std::vector<int64_t> steps;
+  for (const CheckpointFile& c : list_checkpoints(dir)) steps.push_back(c.step);
+  EXPECT_EQ(steps, (std::vector<int64_t>{2, 3, 100, 200, 300}));
+  EXPECT_EQ(checkpoint_run_id(checkpoint_path(dir, 3)), std::optional<std::string>("00000000000000bb"));
+  EXPECT_EQ(checkpoint_run_id(checkpoint_path(dir, 300)), std::optional<std::string>("00000000000000aa"));
+  SgdOptimizer opt(m, SgdOptions{});
+  EXPECT_EQ(read_checkpoint(checkpoint_path(dir, 2), m, opt).run_id, "00000000000000bb");
+  // A writer that continues a run (the same run_id) owns the checkpoints already there.
+  CheckpointWriter resumed(dir, 2, "00000000000000aa", false);
+  s.step = 400;
+  resumed.write(m, t.optimizer(), s, fingerprint(32, 2));
+  steps.clear();
+  for (const CheckpointFile& c : list_checkpoints(dir)) steps.push_back(c.step);
+  EXPECT_EQ(steps, (std::vector<int64_t>{2, 3, 300, 400}));
+  EXPECT_NE(new_run_id(), new_run_id());
+  fs::remove_all(dir);
+}
+
 TEST(Checkpoint, LatestLooksInTheFolderThenItsCheckpointsSubfolder) {
   const std::string dir = test::temp_dir("latest");
   try {
