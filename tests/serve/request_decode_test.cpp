@@ -121,7 +121,10 @@ TEST(DecodeRequest, BadJsonIs400) {
        {std::string(""), std::string("{"), std::string("{\"instances\": [1, 2"), good.substr(0, good.size() / 2),
         std::string("{\"instances\": []}"), std::string("{\"images\": [[1]]}"), std::string("42"),
         std::string("{\"instances\": 7}"), std::string("{\"instances\": [[[[1, 2, 3]]]]}"),
-        std::string("{\"instances\": [\"cat.jpg\"]}"), std::string("{\"instances\": [{\"b64\": \"AAAA\"}]}")}) {
+        std::string("{\"instances\": [\"cat.jpg\"]}"), std::string("{\"instances\": [{\"b64\": \"AAAA\"}]}"),
+        // Not UTF-8 (a string holding Latin-1 bytes), and a JPEG sent as JSON.
+        std::string("{\"instances\": [[1, 2]], \"note\": \"caf\xe9\"}"),
+        std::string("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01", 16)}) {
     const auto r = decode_request("application/json", body);
     EXPECT_EQ(status_of(r), 400) << body.substr(0, 80);
   }
