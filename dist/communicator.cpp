@@ -67,29 +67,29 @@ std::string rank_tag() {
   }
 }
 
-const char* to_string(EventKind kind) {
+const char* to_string(TraceKind kind) {
   switch (kind) {
-    case EventKind::bucket_started: return "bucket_started";
-    case EventKind::bucket_finished: return "bucket_finished";
-    case EventKind::layer_backward_done: return "layer_backward_done";
+    case TraceKind::bucket_started: return "bucket_started";
+    case TraceKind::bucket_finished: return "bucket_finished";
+    case TraceKind::layer_backward_done: return "layer_backward_done";
   }
   return "?";
 }
 
-void EventLog::record(EventKind kind, int id, uint64_t step) {
+void OverlapTrace::record(TraceKind kind, int id, uint64_t step) {
   if (!enabled_) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  events_.push_back({kind, id, step});
+  entries_.push_back({kind, id, step});
 }
 
-std::vector<Event> EventLog::snapshot() const {
+std::vector<TraceEntry> OverlapTrace::snapshot() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return events_;
+  return entries_;
 }
 
-void EventLog::clear() {
+void OverlapTrace::clear() {
   std::lock_guard<std::mutex> lock(mutex_);
-  events_.clear();
+  entries_.clear();
 }
 
 std::unique_ptr<PendingReduce> Communicator::allreduce_sum_async(const kernels::Exec& exec, Tensor& t) {

@@ -47,27 +47,28 @@ void abort_job_if_distributed(int code);
 bool mpi_built();
 bool nccl_built();
 
-enum class EventKind { bucket_started, bucket_finished, layer_backward_done };
-const char* to_string(EventKind kind);
+enum class TraceKind { bucket_started, bucket_finished, layer_backward_done };
+const char* to_string(TraceKind kind);
 
-struct Event {
-  EventKind kind;
+struct TraceEntry {
+  TraceKind kind;
   int id;         // bucket index or top-level layer index
   uint64_t step;  // training step it belongs to
 };
 
-// Ordered record of what happened, in the order it was observed on this rank.
-class EventLog {
+// When gradient buckets started and finished against the layers' backward passes, in the
+// order this rank observed them (the overlap tests and profiling read it).
+class OverlapTrace {
  public:
-  void record(EventKind kind, int id, uint64_t step);
-  std::vector<Event> snapshot() const;
+  void record(TraceKind kind, int id, uint64_t step);
+  std::vector<TraceEntry> snapshot() const;
   void clear();
   void set_enabled(bool on) { enabled_ = on; }
   bool enabled() const { return enabled_; }
 
  private:
   mutable std::mutex mutex_;
-  std::vector<Event> events_;
+  std::vector<TraceEntry> entries_;
   bool enabled_ = false;  // off by default: tests and profiling switch it on
 };
 
@@ -101,7 +102,7 @@ class Communicator : public Collective {
   virtual void broadcast(Tensor& t, int root) = 0;
   virtual void barrier() = 0;
 
-  EventLog& events() { return events_; }
+  OverlapTrace& trace() { return trace_; }
 
   // How long a collective may wait for the other ranks (--collective-timeout); 0 = for ever.
   // A rank that waits longer fails with an error naming itself and the collective, and the
@@ -115,7 +116,7 @@ class Communicator : public Collective {
   virtual std::unique_ptr<PendingReduce> start_allreduce(const kernels::Exec& exec, Tensor& t) = 0;
   explicit Communicator(LaunchInfo info) : info_(info) {}
   LaunchInfo info_;
-  EventLog events_;
+  OverlapTrace trace_;
   double timeout_s_ = 0;
 };
 

@@ -96,7 +96,7 @@ void GradientBuckets::launch(std::size_t b) {
       const Param& p = *params_[layout.params[i]];
       kernels::copy(ctx_->exec, p.grad.numel(), p.grad.data(), flat + layout.offsets[i]);
     }
-    comm_.events().record(EventKind::bucket_started, static_cast<int>(b), ctx_->step);
+    comm_.trace().record(TraceKind::bucket_started, static_cast<int>(b), ctx_->step);
     pending_[b] = comm_.allreduce_sum_async(ctx_->exec, flat_[b]);
     return;
   }
@@ -109,7 +109,7 @@ void GradientBuckets::launch(std::size_t b) {
     const Param& p = *params_[layout.params[i]];
     kernels::pack_16(ctx_->exec, format, p.grad.numel(), inv_world, p.grad.data(), flat + layout.offsets[i]);
   }
-  comm_.events().record(EventKind::bucket_started, static_cast<int>(b), ctx_->step);
+  comm_.trace().record(TraceKind::bucket_started, static_cast<int>(b), ctx_->step);
   pending_[b] = comm_.allreduce_sum_async(ctx_->exec, flat_[b]);
 }
 
@@ -117,13 +117,13 @@ void GradientBuckets::poll() {
   for (std::size_t b = 0; b < next_to_launch_; ++b) {
     if (finished_[b] || !pending_[b]->test()) continue;
     finished_[b] = true;
-    comm_.events().record(EventKind::bucket_finished, static_cast<int>(b), ctx_->step);
+    comm_.trace().record(TraceKind::bucket_finished, static_cast<int>(b), ctx_->step);
   }
 }
 
 void GradientBuckets::on_layer_done(std::size_t layer) {
   if (!ctx_) return;  // a backward outside a data-parallel step (tests, gradient checks)
-  comm_.events().record(EventKind::layer_backward_done, static_cast<int>(layer), ctx_->step);
+  comm_.trace().record(TraceKind::layer_backward_done, static_cast<int>(layer), ctx_->step);
   // Buckets are ordered by readiness: launch every bucket whose last layer has now run.
   while (next_to_launch_ < layout_.size() &&
          layout_[next_to_launch_].ready_after_layer >= static_cast<int>(layer)) {
@@ -140,7 +140,7 @@ void GradientBuckets::finish(Context& ctx) {
     pending_[b]->wait();
     if (!finished_[b]) {
       finished_[b] = true;
-      comm_.events().record(EventKind::bucket_finished, static_cast<int>(b), ctx.step);
+      comm_.trace().record(TraceKind::bucket_finished, static_cast<int>(b), ctx.step);
     }
     const BucketLayout& layout = layout_[b];
     for (std::size_t i = 0; i < layout.params.size(); ++i) {

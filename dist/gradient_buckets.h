@@ -18,7 +18,7 @@
 // bytes on the wire, the averaged gradients rounded to 16 bits (fp16: 11 significant bits,
 // largest 65504; bf16: 8 significant bits, float's range).
 //
-// Events (dist::EventLog of the communicator): layer_backward_done(layer),
+// Trace entries (dist::OverlapTrace of the communicator): layer_backward_done(layer),
 // bucket_started(bucket), bucket_finished(bucket), all tagged with ctx.step.
 #pragma once
 #include <cstdint>

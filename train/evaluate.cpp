@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "data/batch_loader.h"
-#include "data/mirror.h"
+#include "data/flip_batch.h"
 #include "engine/allocator.h"
 #include "engine/progress.h"
 #include "kernels/elementwise.h"
@@ -52,7 +52,7 @@ EvalResult evaluate(Model& model, Context& ctx, const data::Dataset& dataset, co
     input.upload(ctx, *batch, augment, x, labels_dev);
     model.forward(ctx, x, logits, nullptr);
     if (options.flip_tta) {
-      data::mirror_batch(*batch, mirrored);
+      data::flip_batch(*batch, mirrored);
       mirrored_input.upload(ctx, mirrored, augment, x_mirrored, labels_mirrored);
       model.forward(ctx, x_mirrored, logits_mirrored, nullptr);
       kernels::add(ctx.exec, logits.numel(), logits.data(), logits_mirrored.data(), logits.data());

@@ -115,8 +115,8 @@ TEST(GradientBuckets, CompressedBucketsAverageWithoutOverflow) {
 TEST(GradientBuckets, FirstBucketStartsBeforeBackwardEnds) {
   std::unique_ptr<dist::Communicator> local;
   dist::Communicator& comm = comm_for_test(local);
-  comm.events().clear();
-  comm.events().set_enabled(true);
+  comm.trace().clear();
+  comm.trace().set_enabled(true);
   Model model = Model::from_spec("quick");
   model.init_params(7);
   Context ctx = Context::make(Device::cpu());
@@ -134,25 +134,25 @@ TEST(GradientBuckets, FirstBucketStartsBeforeBackwardEnds) {
   buckets.begin_backward(ctx);
   model.backward(ctx, dlogits, saved);
   buckets.finish(ctx);
-  comm.events().set_enabled(false);
+  comm.trace().set_enabled(false);
 
-  const auto events = comm.events().snapshot();
-  auto position = [&](dist::EventKind kind, int id) -> std::ptrdiff_t {
+  const auto events = comm.trace().snapshot();
+  auto position = [&](dist::TraceKind kind, int id) -> std::ptrdiff_t {
     auto it = std::find_if(events.begin(), events.end(),
-                           [&](const dist::Event& e) { return e.kind == kind && e.id == id; });
+                           [&](const dist::TraceEntry& e) { return e.kind == kind && e.id == id; });
     return it == events.end() ? -1 : it - events.begin();
   };
-  const auto backward_end = position(dist::EventKind::layer_backward_done, 0);
-  const auto first_start = position(dist::EventKind::bucket_started, 0);
+  const auto backward_end = position(dist::TraceKind::layer_backward_done, 0);
+  const auto first_start = position(dist::TraceKind::bucket_started, 0);
   ASSERT_GE(backward_end, 0);
   ASSERT_GE(first_start, 0);
   EXPECT_LT(first_start, backward_end) << "the first bucket's allreduce began only after backward ended";
   int overlapped = 0;
   for (std::size_t b = 0; b < layout.size(); ++b) {
-    const auto start = position(dist::EventKind::bucket_started, static_cast<int>(b));
-    const auto ready = position(dist::EventKind::layer_backward_done, layout[b].ready_after_layer);
+    const auto start = position(dist::TraceKind::bucket_started, static_cast<int>(b));
+    const auto ready = position(dist::TraceKind::layer_backward_done, layout[b].ready_after_layer);
     EXPECT_GT(start, ready) << "bucket " << b << " started before its gradients were complete";
-    EXPECT_GT(position(dist::EventKind::bucket_finished, static_cast<int>(b)), start) << "bucket " << b;
+    EXPECT_GT(position(dist::TraceKind::bucket_finished, static_cast<int>(b)), start) << "bucket " << b;
     overlapped += start < backward_end;
   }
   EXPECT_GE(overlapped, 2);

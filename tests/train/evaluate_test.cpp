@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "data/batch_loader.h"
-#include "data/mirror.h"
+#include "data/flip_batch.h"
 #include "data/sources.h"
 #include "engine/error.h"
 #include "train/evaluate.h"
@@ -34,7 +34,7 @@ Expected by_hand(Model& m, Context& ctx, const data::Dataset& test) {
   loader.start_epoch(0);
   data::Batch b, mirrored;
   EXPECT_TRUE(loader.next(b));
-  data::mirror_batch(b, mirrored);
+  data::flip_batch(b, mirrored);
   const Shape shape{b.size, 3, 32, 32};
   Tensor x = Tensor::from_vector(shape, b.images), xm = Tensor::from_vector(shape, mirrored.images), y, ym;
   m.forward(ctx, x, y, nullptr);

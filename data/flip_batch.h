@@ -1,4 +1,4 @@
-// Horizontal mirror images of a whole batch, for test-time augmentation: each image's
+// Horizontally flipped copies of a whole batch, for test-time augmentation: each image's
 // columns reversed, in whichever form the batch holds (uint8 raw or normalised floats);
 // labels, ids and position are copied along.
 #pragma once
@@ -6,6 +6,6 @@
 
 namespace convoy::data {
 
-void mirror_batch(const Batch& in, Batch& out);
+void flip_batch(const Batch& in, Batch& out);
 
 }  // namespace convoy::data

@@ -1,8 +1,8 @@
-// mirror_batch: every row reversed, channels and rows kept, in both batch forms; twice is the
+// flip_batch: every row reversed, channels and rows kept, in both batch forms; twice is the
 // identity; labels and position travel along; a batch whose pixel count is wrong is refused.
 #include <gtest/gtest.h>
 
-#include "data/mirror.h"
+#include "data/flip_batch.h"
 #include "engine/error.h"
 #include "tests/common/test_util.h"
 
@@ -25,7 +25,7 @@ Batch two_images() {
 TEST(MirrorBatch, ReversesEveryRowOfBothForms) {
   const Batch in = two_images();
   Batch out;
-  mirror_batch(in, out);
+  flip_batch(in, out);
   ASSERT_EQ(out.raw.size(), in.raw.size());
   ASSERT_EQ(out.images.size(), in.images.size());
   for (int n = 0; n < 2; ++n)
@@ -42,7 +42,7 @@ TEST(MirrorBatch, ReversesEveryRowOfBothForms) {
   EXPECT_EQ(out.index, 7);
   EXPECT_EQ(out.epoch, 3u);
   Batch back;
-  mirror_batch(out, back);
+  flip_batch(out, back);
   EXPECT_EQ(back.raw, in.raw);
   EXPECT_EQ(back.images, in.images);
 }
@@ -51,10 +51,10 @@ TEST(MirrorBatch, RefusesAWrongPixelCount) {
   Batch b = two_images();
   b.raw.pop_back();
   Batch out;
-  EXPECT_THROW(mirror_batch(b, out), Error);
+  EXPECT_THROW(flip_batch(b, out), Error);
   b = two_images();
   b.size = 3;
-  EXPECT_THROW(mirror_batch(b, out), Error);
+  EXPECT_THROW(flip_batch(b, out), Error);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "data/mirror.h"
+#include "data/flip_batch.h"
 
 #include <algorithm>
 
@@ -18,12 +18,12 @@ void mirror_rows(const std::vector<T>& in, std::vector<T>& out) {
 
 }  // namespace
 
-void mirror_batch(const Batch& in, Batch& out) {
+void flip_batch(const Batch& in, Batch& out) {
   const size_t pixels = static_cast<size_t>(in.size) * kImageBytes;
   if (!in.images.empty() && in.images.size() != pixels)
-    fail("mirror_batch: ", in.images.size(), " normalised values for a batch of ", in.size);
+    fail("flip_batch: ", in.images.size(), " normalised values for a batch of ", in.size);
   if (!in.raw.empty() && in.raw.size() != pixels)
-    fail("mirror_batch: ", in.raw.size(), " raw bytes for a batch of ", in.size);
+    fail("flip_batch: ", in.raw.size(), " raw bytes for a batch of ", in.size);
   mirror_rows(in.images, out.images);
   mirror_rows(in.raw, out.raw);
   out.labels = in.labels;
