@@ -52,8 +52,8 @@ struct Geometry {
   std::vector<long> pix_off; // pixel j of a group (image j / PQ) -> offset of its window corner
   // The same for channels-last padded images (Hp, Wp, C), with taps ordered (r, s, c) so
   // that a filter row's S*C taps are one contiguous run (backward weights). When rounding
-  // S*C up to a multiple of NR costs little (conv1: 15 -> 16), each filter row gets
-  // row_taps = that many columns, the extra ones reading on past the row (junk, never
+  // S*C up to a multiple of NR (or of NR/2, NR/4 down to 8) costs little (conv1: 15 -> 16),
+  // each filter row gets row_taps = that many columns, the extra ones reading on past the row (junk, never
   // summed into dW), so that every panel row is one full-width run.
   int row_taps;
   std::vector<long> tap_off_hwc, pix_off_hwc;  // tap_off_hwc has R * row_taps entries
@@ -82,8 +82,13 @@ Geometry geometry(const Conv2dShape& s, int nr) {
       for (int q = 0; q < g.Q; ++q)
         g.pix_off[(static_cast<size_t>(i) * g.P + p) * g.Q + q] =
             i * g.padded_image + static_cast<long>(p) * s.stride_h * g.Wp + static_cast<long>(q) * s.stride_w;
-  const int sc = s.S * s.C, rounded = round_up(sc, nr);
-  g.row_taps = 4 * rounded <= 5 * sc ? rounded : sc;
+  const int sc = s.S * s.C;
+  g.row_taps = sc;
+  for (int unit = nr; unit >= 8; unit /= 2)  // the widest run length that wastes at most 1/4
+    if (4 * round_up(sc, unit) <= 5 * sc) {
+      g.row_taps = round_up(sc, unit);
+      break;
+    }
   g.tap_off_hwc.resize(static_cast<size_t>(s.R) * g.row_taps);
   for (int r = 0; r < s.R; ++r)
     for (int j = 0; j < g.row_taps; ++j) g.tap_off_hwc[r * g.row_taps + j] = static_cast<long>(r) * g.Wp * s.C + j;
@@ -157,15 +162,33 @@ inline void gather_row(const float* base, const Run* runs, int nruns, float* dst
   }
 }
 
-// A kc x NR micro-panel: row k gathers the runs at base + row_off[k]. The common case, one
-// full-width run (a row of 16 output pixels, or 16 channels of one tap), is a fixed-size
-// copy the compiler turns into two vector moves.
+// Row k of a panel as nruns runs of L values each, all inside the images: fixed-size copies
+// the compiler turns into vector moves.
+template <int L>
+void gather_panel_fixed(const float* base, const long* row_off, int kc, const Run* runs, int nruns, int nr,
+                        float* panel) {
+  for (int k = 0; k < kc; ++k) {
+    const float* row = base + row_off[k];
+    float* dst = panel + static_cast<long>(k) * nr;
+    for (int i = 0; i < nruns; ++i) std::memcpy(dst + i * L, row + runs[i].off, L * sizeof(float));
+  }
+}
+
+// A kc x NR micro-panel: row k gathers the runs at base + row_off[k]. The common cases are
+// runs of equal length inside the images: one run of NR (a row of output pixels, or NR taps
+// of one filter row) or NR/L runs of L pixels (output rows of width L); they are fixed-size
+// copies. Anything else (the edge of the columns, odd widths) is copied value by value.
 void gather_panel(const float* base, const long* row_off, int kc, const Run* runs, int nruns, int nr,
                   float* panel) {
-  if (nruns == 1 && runs[0].off >= 0 && nr == 16) {
-    const float* src = base + runs[0].off;
-    for (int k = 0; k < kc; ++k) std::memcpy(panel + k * 16, src + row_off[k], 16 * sizeof(float));
-    return;
+  bool uniform = true;
+  for (int i = 0; i < nruns; ++i) uniform = uniform && runs[i].off >= 0 && runs[i].len * nruns == nr;
+  if (uniform) {
+    switch (nr / nruns) {
+      case 32: return gather_panel_fixed<32>(base, row_off, kc, runs, nruns, nr, panel);
+      case 16: return gather_panel_fixed<16>(base, row_off, kc, runs, nruns, nr, panel);
+      case 8: return gather_panel_fixed<8>(base, row_off, kc, runs, nruns, nr, panel);
+      default: break;
+    }
   }
   for (int k = 0; k < kc; ++k) gather_row(base + row_off[k], runs, nruns, panel + k * nr);
 }
@@ -185,6 +208,26 @@ void pack_weights(const Conv2dShape& s, const Geometry& g, const MicroKernel& uk
         for (int t = 0; t < kc; ++t) panel[t * MR + r] = k < s.K ? w[static_cast<long>(k) * g.CRS + pc + t] : 0.0f;
       }
     }
+  }
+}
+
+// Rows m0..m0+MR of dy (channels, rows past K zero) over pixels pc..pc+kc of the group, as a
+// kc x MR panel (k-major). Pixel runs that stay inside one image are copied from MR row
+// pointers, MR contiguous stores per pixel; no index arithmetic per element.
+void pack_dy_panel(const Conv2dShape& s, const Geometry& g, const float* dyg, int m0, int MR, int pc, int kc,
+                   float* panel) {
+  const float* rows[32];
+  const int live = std::max(0, std::min(MR, s.K - m0));
+  for (int j = 0; j < kc;) {
+    const int i = (pc + j) / g.PQ, pq = (pc + j) % g.PQ;
+    const int seg = std::min(kc - j, g.PQ - pq);
+    for (int r = 0; r < live; ++r) rows[r] = dyg + i * g.y_image + static_cast<size_t>(m0 + r) * g.PQ + pq;
+    for (int x = 0; x < seg; ++x) {
+      float* __restrict d = panel + static_cast<long>(j + x) * MR;
+      for (int r = 0; r < live; ++r) d[r] = rows[r][x];
+      for (int r = live; r < MR; ++r) d[r] = 0.0f;
+    }
+    j += seg;
   }
 }
 
@@ -275,21 +318,8 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
       pad_images_hwc(s, g, x + n * g.x_image, b, padded);
       for (int pc = 0; pc < cols; pc += uk.kc) {  // kc pixels of the group
         const int kc = std::min(uk.kc, cols - pc);
-        for (int m0 = 0; m0 < Mp; m0 += MR) {  // A: dy as Mp/MR panels of kc x MR
-          float* panel = ablock + static_cast<long>(m0) * kc;
-          for (int r = 0; r < MR; ++r) {
-            const int k = m0 + r;
-            if (k >= s.K) {
-              for (int j = 0; j < kc; ++j) panel[j * MR + r] = 0.0f;
-              continue;
-            }
-            int i = pc / g.PQ, pq = pc % g.PQ;
-            for (int j = 0; j < kc; ++j) {
-              panel[j * MR + r] = dyg[i * g.y_image + static_cast<size_t>(k) * g.PQ + pq];
-              if (++pq == g.PQ) pq = 0, ++i;
-            }
-          }
-        }
+        for (int m0 = 0; m0 < Mp; m0 += MR)  // A: dy as Mp/MR panels of kc x MR
+          pack_dy_panel(s, g, dyg, m0, MR, pc, kc, ablock + static_cast<long>(m0) * kc);
         for (int jc = 0; jc < Np; jc += tap_block) {
           const int nc = std::min(tap_block, Np - jc);
           for (int j0 = jc; j0 < jc + nc; j0 += NR) {  // B micro-panel: kc pixels x NR taps
