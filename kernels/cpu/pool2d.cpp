@@ -18,20 +18,81 @@ namespace convoy::kernels::cpu {
 namespace {
 
 // In-bounds [begin, end) of each window along one axis.
+// Outputs [inner_begin, inner_end) have their whole window inside (begin = o*stride - pad,
+// end = begin + window).
 struct Spans {
   std::vector<int> begin, end;
+  int stride = 1, pad = 0, window = 1;
+  int inner_begin = 0, inner_end = 0;
 };
 
 Spans spans(int outputs, int stride, int pad, int window, int size) {
   Spans sp;
   sp.begin.resize(outputs);
   sp.end.resize(outputs);
+  sp.stride = stride, sp.pad = pad, sp.window = window;
+  sp.inner_begin = outputs, sp.inner_end = outputs;
   for (int o = 0; o < outputs; ++o) {
     const int start = o * stride - pad;
     sp.begin[o] = std::max(start, 0);
     sp.end[o] = std::min(start + window, size);
+    const bool inner = start >= 0 && start + window <= size;
+    if (inner && sp.inner_begin == outputs) sp.inner_begin = o;
+    if (inner) sp.inner_end = o + 1;
   }
+  if (sp.inner_begin == outputs) sp.inner_begin = sp.inner_end = 0;
   return sp;
+}
+
+// Inner windows [qa, qb) of a row, window offset by offset over all outputs at once: a loop
+// over q with a fixed stride ST (a compile-time constant where it can be, so that the
+// strided loads become vector shuffles rather than gathers).
+template <int ST>
+void inner_row_max(const float* __restrict r, int qa, int qb, int stride, int off, int window, float* __restrict best,
+                   int* __restrict arg) {
+  const int st = ST > 0 ? ST : stride;
+  for (int q = qa; q < qb; ++q) best[q] = r[q * st + off];
+  if (arg)
+    for (int q = qa; q < qb; ++q) arg[q] = q * st + off;
+  for (int t = 1; t < window; ++t) {
+    const float* __restrict rt = r + off + t;
+    if (arg) {
+      for (int q = qa; q < qb; ++q) {
+        const float v = rt[q * st];
+        const int take = -static_cast<int>(v > best[q]);  // all ones or zero: a blend without
+        best[q] = v > best[q] ? v : best[q];               // branches, also in SSE2
+        arg[q] = (arg[q] & ~take) | ((q * st + off + t) & take);
+      }
+    } else {
+      for (int q = qa; q < qb; ++q) best[q] = rt[q * st] > best[q] ? rt[q * st] : best[q];
+    }
+  }
+}
+
+// The maximum of each window along one row r (and, with arg, its first column: ties keep
+// the leftmost). Inner windows go through inner_row_max; the clipped ones at the edges are
+// reduced one by one.
+void row_max(const float* __restrict r, const Spans& cols, float* __restrict best, int* __restrict arg) {
+  const int Q = static_cast<int>(cols.begin.size());
+  auto clipped = [&](int q) {
+    int a = cols.begin[q];
+    float b = r[a];
+    for (int w = a + 1; w < cols.end[q]; ++w) {  // selects, not branches: random data
+      const bool greater = r[w] > b;             // would mispredict half the time
+      b = greater ? r[w] : b;
+      a = greater ? w : a;
+    }
+    best[q] = b;
+    if (arg) arg[q] = a;
+  };
+  for (int q = 0; q < cols.inner_begin; ++q) clipped(q);
+  const int qa = cols.inner_begin, qb = cols.inner_end, off = -cols.pad;
+  switch (cols.stride) {
+    case 1: inner_row_max<1>(r, qa, qb, 1, off, cols.window, best, arg); break;
+    case 2: inner_row_max<2>(r, qa, qb, 2, off, cols.window, best, arg); break;
+    default: inner_row_max<0>(r, qa, qb, cols.stride, off, cols.window, best, arg); break;
+  }
+  for (int q = qb; q < Q; ++q) clipped(q);
 }
 
 // Separable passes: a window is (rows span) x (cols span), so a plane is first reduced along
@@ -41,27 +102,25 @@ Spans spans(int outputs, int stride, int pad, int window, int size) {
 
 float* scratch_floats(size_t n) { return thread_scratch_as<float>(ScratchSlot::pool_values, n); }
 int* scratch_ints(size_t n) { return thread_scratch_as<int>(ScratchSlot::pool_indices, n); }
+float* scratch_floats_2(size_t n) { return thread_scratch_as<float>(ScratchSlot::pool_window_values, n); }
+int* scratch_ints_2(size_t n) { return thread_scratch_as<int>(ScratchSlot::pool_window_rows, n); }
 
+// Forward max: along columns first (P rows of W, contiguous, vectorises), then along rows of
+// that P x W scratch, so the scalar pass runs over P rather than H rows. max is exact, so the
+// order of the two passes does not change y.
 void max_forward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* x, float* y) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
-  float* hm = scratch_floats(static_cast<size_t>(s.H) * Q);
-  for (int h = 0; h < s.H; ++h) {
-    const float* xr = x + h * s.W;
-    for (int q = 0; q < Q; ++q) {
-      float best = xr[cols.begin[q]];
-      for (int w = cols.begin[q] + 1; w < cols.end[q]; ++w) best = xr[w] > best ? xr[w] : best;
-      hm[h * Q + q] = best;
-    }
-  }
+  float* vm = scratch_floats(static_cast<size_t>(P) * s.W);
   for (int p = 0; p < P; ++p) {
-    float* yr = y + p * Q;
-    const float* first = hm + rows.begin[p] * Q;
-    for (int q = 0; q < Q; ++q) yr[q] = first[q];
+    float* __restrict vr = vm + static_cast<size_t>(p) * s.W;
+    const float* first = x + rows.begin[p] * s.W;
+    for (int w = 0; w < s.W; ++w) vr[w] = first[w];
     for (int h = rows.begin[p] + 1; h < rows.end[p]; ++h) {
-      const float* hr = hm + h * Q;
-      for (int q = 0; q < Q; ++q) yr[q] = hr[q] > yr[q] ? hr[q] : yr[q];
+      const float* __restrict xr = x + h * s.W;
+      for (int w = 0; w < s.W; ++w) vr[w] = xr[w] > vr[w] ? xr[w] : vr[w];
     }
   }
+  for (int p = 0; p < P; ++p) row_max(vm + static_cast<size_t>(p) * s.W, cols, y + p * Q, nullptr);
 }
 
 void avg_forward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* x, float* y) {
@@ -94,32 +153,25 @@ void max_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& co
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
   float* hm = scratch_floats(static_cast<size_t>(s.H) * Q);
   int* ha = scratch_ints(static_cast<size_t>(s.H) * Q);
-  for (int h = 0; h < s.H; ++h) {
-    const float* xr = x + h * s.W;
-    for (int q = 0; q < Q; ++q) {
-      int arg = cols.begin[q];
-      float best = xr[arg];
-      for (int w = arg + 1; w < cols.end[q]; ++w) {  // selects, not branches: random data
-        const bool greater = xr[w] > best;          // would mispredict half the time
-        best = greater ? xr[w] : best;
-        arg = greater ? w : arg;
-      }
-      hm[h * Q + q] = best;
-      ha[h * Q + q] = arg;
-    }
-  }
+  for (int h = 0; h < s.H; ++h) row_max(x + h * s.W, cols, hm + h * Q, ha + h * Q);
+  // Then down the rows of each window, all q at once (contiguous, branch-free), and the
+  // gradient goes to the chosen element.
+  float* vb = scratch_floats_2(Q);
+  int* vh = scratch_ints_2(Q);
   std::fill(dx, dx + s.H * s.W, 0.0f);
-  for (int p = 0; p < P; ++p)
-    for (int q = 0; q < Q; ++q) {
-      int bh = rows.begin[p];
-      float best = hm[bh * Q + q];
-      for (int h = bh + 1; h < rows.end[p]; ++h) {
-        const bool greater = hm[h * Q + q] > best;
-        best = greater ? hm[h * Q + q] : best;
-        bh = greater ? h : bh;
+  for (int p = 0; p < P; ++p) {
+    const int h0 = rows.begin[p];
+    for (int q = 0; q < Q; ++q) vb[q] = hm[h0 * Q + q], vh[q] = h0;
+    for (int h = h0 + 1; h < rows.end[p]; ++h) {
+      const float* __restrict hr = hm + h * Q;
+      for (int q = 0; q < Q; ++q) {
+        const int take = -static_cast<int>(hr[q] > vb[q]);
+        vb[q] = hr[q] > vb[q] ? hr[q] : vb[q];
+        vh[q] = (vh[q] & ~take) | (h & take);
       }
-      dx[bh * s.W + ha[bh * Q + q]] += dy[p * Q + q];
     }
+    for (int q = 0; q < Q; ++q) dx[vh[q] * s.W + ha[vh[q] * Q + q]] += dy[p * Q + q];
+  }
 }
 
 void avg_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* dy, float* dx) {
