@@ -7,8 +7,10 @@
 //                     outputs K, or C >= 64 (conv2 117 vs 79, resnet 128->256 138 vs 112);
 //                     otherwise im2col + col2im (quick conv3, C 32 K 64: 89 vs 77; conv1,
 //                     C 3: 64 vs 37);
-//   backward weights: packed (conv2 94 vs 74, conv3 112 vs 86) except for few input
-//                     channels (resnet 3->64: im2col 32 vs 19; quick conv1 ties, 44 vs 42).
+//   backward weights: packed (conv2 94 vs 74, conv3 112 vs 86). Few input channels went
+//                     to im2col until the packed A panel was copied row by row; since then
+//                     packed wins there too on AVX-512 (2026-11-29, Xeon: quick conv1 66 vs
+//                     51, resnet 3->64 45 vs 37) and ties on AVX2 (62-73 vs 63).
 // The packed variants run the micro-kernel on one thread per image range, so a batch
 // smaller than the thread count goes to im2col + sgemm, which parallelises inside sgemm.
 #include <omp.h>
@@ -28,7 +30,7 @@ ConvChoice conv2d_default_variants(const Conv2dShape& s) {
   ConvChoice c;
   c.forward = fills ? ConvVariant::packed : ConvVariant::im2col;
   c.backward_data = fills && s.C >= 16 && (s.C >= s.K || s.C >= 64) ? ConvVariant::packed : ConvVariant::im2col;
-  c.backward_weights = fills && s.C >= 8 ? ConvVariant::packed : ConvVariant::im2col;
+  c.backward_weights = fills ? ConvVariant::packed : ConvVariant::im2col;
   return c;
 }
 
