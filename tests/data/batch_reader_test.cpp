@@ -137,9 +137,19 @@ TEST(BatchFolder, MissingBatchThreeNamesIt) {
   std::string e = error_of([&] { load_cifar(dir.path().string()); });
   EXPECT_NE(e.find("data_batch_3.bin"), std::string::npos) << e;
   EXPECT_NE(e.find("missing"), std::string::npos) << e;
+  EXPECT_NE(e.find("(or pass --train-batches 2 to use fewer)"), std::string::npos) << e;
   LoadOptions o;
   o.train_batches = 2;  // does not need batch 3
   EXPECT_EQ(load_cifar(dir.path().string(), o).train.size(), 4);
+}
+
+TEST(BatchFolder, MissingFirstBatchOffersNoFewerBatches) {
+  TempDir dir;
+  test::write_batch_folder(dir.path(), 2);
+  std::filesystem::remove(dir / "data_batch_1.bin");
+  std::string e = error_of([&] { load_cifar(dir.path().string()); });
+  EXPECT_NE(e.find("data_batch_1.bin: missing"), std::string::npos) << e;
+  EXPECT_EQ(e.find("--train-batches"), std::string::npos) << "no smaller count can help: " << e;
 }
 
 TEST(BatchFolder, BadBatchInFolderNamesFile) {

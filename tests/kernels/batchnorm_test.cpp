@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/common/error_text.h"
 #include "tests/common/test_util.h"
 #include "engine/error.h"
 #include "engine/threads.h"
@@ -211,6 +212,17 @@ TEST(BatchNorm, RunningStatisticsFollowPyTorch) {
     EXPECT_NEAR(rm[0], 0.9 * 0.5 + 0.1 * 3.0, 1e-6) << "fast=" << fast;
     EXPECT_NEAR(rv[0], 0.9 * 2.0 + 0.1 * 14.0 / 3.0, 1e-6) << "fast=" << fast;
     EXPECT_NEAR(y[3], 1.5 * 3.0 / std::sqrt(3.5 + 1e-5) + 0.25, 1e-5);
+  }
+}
+
+// Both the fast kernel and the reference name the size that is not positive.
+TEST(BatchNorm, ShapeErrorsNameTheSizeThatIsNotPositive) {
+  const BatchNormTrainArgs a{};
+  for (const BatchNormShape& s : {BatchNormShape{0, 2, 4}, BatchNormShape{2, 0, 4}, BatchNormShape{2, 2, 0}}) {
+    const std::string shape = "shape N=" + std::to_string(s.N) + " C=" + std::to_string(s.C) +
+                              " HW=" + std::to_string(s.HW) + " must be positive";
+    EXPECT_ERROR_SAYS(kernels::cpu::batchnorm_forward_train(s, a), shape.c_str());
+    EXPECT_ERROR_SAYS(kernels::cpu::batchnorm_forward_train_reference(s, a), shape.c_str());
   }
 }
 

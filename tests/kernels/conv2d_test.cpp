@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -138,6 +139,30 @@ TEST(Conv2dCpu, BackwardWeightsAddsToExistingGradients) {
           EXPECT_EQ(got_db, db0);
       }
     }
+}
+
+// At stride 1 the packed backward data is the packed forward of dy with the filters flipped
+// in space and transposed in channels (conv2d_packed.cpp): bit for bit, which shows that it
+// runs that path (im2col + col2im gives the same values in other bits).
+TEST(Conv2dCpu, PackedBackwardDataIsTheFlippedForwardAtStride1) {
+  for (const Conv2dShape& s : {shape(2, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1), shape(2, 32, 8, 8, 16, 5, 5, 1, 1, 2, 2)}) {
+    const auto dy = random_vector(size_t(s.N) * s.K * s.P() * s.Q(), 51),
+               w = random_vector(size_t(s.K) * s.C * s.R * s.S, 52);
+    std::vector<float> flipped(w.size());
+    for (int k = 0; k < s.K; ++k)
+      for (int c = 0; c < s.C; ++c)
+        for (int r = 0; r < s.R; ++r)
+          for (int q = 0; q < s.S; ++q)
+            flipped[((size_t(c) * s.K + k) * s.R + (s.R - 1 - r)) * s.S + (s.S - 1 - q)] =
+                w[((size_t(k) * s.C + c) * s.R + r) * s.S + q];
+    Conv2dShape t = shape(s.N, s.K, s.P(), s.Q(), s.C, s.R, s.S, 1, 1, s.R - 1 - s.pad_h, s.S - 1 - s.pad_w);
+    std::vector<float> dx(size_t(s.N) * s.C * s.H * s.W), expect(dx.size()), im(dx.size());
+    cpu::conv2d_backward_data_packed(s, dy.data(), w.data(), dx.data());
+    cpu::conv2d_forward_packed(t, dy.data(), flipped.data(), nullptr, expect.data());
+    EXPECT_EQ(0, std::memcmp(dx.data(), expect.data(), dx.size() * sizeof(float))) << "C " << s.C << " R " << s.R;
+    cpu::conv2d_backward_data_im2col(s, dy.data(), w.data(), im.data());
+    EXPECT_LT(rel_error(dx, im), 1e-5);
+  }
 }
 
 TEST(Conv2dCpu, ReferenceAddsToExistingGradients) {

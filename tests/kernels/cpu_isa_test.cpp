@@ -26,6 +26,19 @@ TEST(CpuIsa, WithoutOverrideTheBestSupportedIsChosen) {
   EXPECT_EQ(cpu_isa(), best);
 }
 
+// The override as a process sees it from its start: the test re-runs in a child process
+// (the "threadsafe" death-test style re-executes the binary) with CONVOY_CPU_ISA=generic,
+// which every CPU supports, and the child exits 0 only if that is the ISA it chose.
+TEST(CpuIsa, TheEnvironmentOverrideIsWhatAProcessUses) {
+  const char* before = std::getenv("CONVOY_CPU_ISA");  // the child sees "generic" here too
+  if (before && std::string(before) != "generic") GTEST_SKIP() << "CONVOY_CPU_ISA is set to " << before;
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  ::setenv("CONVOY_CPU_ISA", "generic", 1);
+  EXPECT_EXIT(std::exit(cpu_isa() == CpuIsa::generic && std::string(sgemm_microkernel_name()) == "generic" ? 0 : 3),
+              ::testing::ExitedWithCode(0), "");
+  if (!before) ::unsetenv("CONVOY_CPU_ISA");
+}
+
 TEST(CpuIsa, ParsesEveryNameTheCpuSupports) {
   for (CpuIsa isa : {CpuIsa::generic, CpuIsa::avx2, CpuIsa::avx512})
     if (cpu_supports(isa)) EXPECT_EQ(parse_cpu_isa(to_string(isa), "CONVOY_CPU_ISA"), isa);

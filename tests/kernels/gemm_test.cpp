@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error_text.h"
 #include "common/test_util.h"
 #include "engine/error.h"
 #include "kernels/cpu/gemm_internal.h"
@@ -245,6 +246,24 @@ TEST(CpuGemm, RejectsShortLeadingDimension) {
   p.args.C = c.data();
   p.args.lda = 3;
   EXPECT_THROW(cpu::sgemm(p.args), Error);
+}
+
+TEST(CpuGemm, ArgumentErrorsNameTheArgumentAndItsBound) {
+  Problem p = make_problem(4, 5, 6, Trans::no, Trans::no, 0, 1.0f, 0.0f, 3);
+  std::vector<float> c = initial_c(p);
+  p.args.C = c.data();
+  GemmArgs g = p.args;
+  g.lda = 5;
+  EXPECT_ERROR_SAYS(cpu::sgemm(g), "sgemm: lda=5", "op(A)'s row length 6");
+  g = p.args;
+  g.ldb = 4;
+  EXPECT_ERROR_SAYS(cpu::sgemm(g), "sgemm: ldb=4", "op(B)'s row length 5");
+  g = p.args;
+  g.ldc = 3;
+  EXPECT_ERROR_SAYS(cpu::sgemm(g), "sgemm: ldc=3", "less than N=5");
+  g = p.args;
+  g.K = -1;
+  EXPECT_ERROR_SAYS(cpu::sgemm(g), "sgemm: negative size M=4 N=5 K=-1");
 }
 
 TEST(Gemm, DispatchesToCpu) {

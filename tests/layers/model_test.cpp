@@ -10,6 +10,7 @@
 #include "layers/linear_layer.h"
 #include "layers/model.h"
 #include "layers/pool_layers.h"
+#include "tests/common/error_text.h"
 #include "tests/common/test_util.h"
 
 namespace convoy {
@@ -56,6 +57,35 @@ TEST(Model, ConfigErrorsNameTheProblem) {
   expect_config_error(R"({"layers": [{"type": "conv2d", "out": "many"}]})", "'out' must be an integer");
   expect_config_error(R"({"nolayers": []})", "\"layers\" array");
   expect_config_error(R"({"layers": [{"type": "conv2d", "out": 4}]})", "must end in (N, classes)");
+}
+
+// A batch-norm layer's "momentum" and "eps" in the config reach the layer: one training
+// forward moves the running mean by momentum x the batch mean, and eps sets the scale.
+TEST(Model, BatchNormMomentumAndEpsFromTheConfigAreUsed) {
+  Model m = Model::from_config(nlohmann::json::parse(
+      R"({"input": [1, 1, 2], "classes": 2,
+          "layers": [{"type": "batchnorm", "momentum": 0.5, "eps": 1.0}, {"type": "flatten"}]})"));
+  m.init_params(1);
+  Context ctx = Context::make(Device::cpu());
+  ctx.training = true;
+  Tensor x = Tensor::from_vector({2, 1, 1, 2}, {1, 3, 5, 7}), y;  // mean 4, biased variance 5
+  Saved saved;
+  m.forward(ctx, x, y, &saved);
+  Tensor* running_mean = nullptr;
+  for (const Buffer& b : m.buffers())
+    if (b.name.ends_with("running_mean")) running_mean = b.value;
+  ASSERT_NE(running_mean, nullptr);
+  EXPECT_FLOAT_EQ(running_mean->to_vector()[0], 0.5f * 4.0f);  // from 0, momentum 0.5 (default 0.1)
+  EXPECT_NEAR(y.to_vector()[3], (7.0 - 4.0) / std::sqrt(5.0 + 1.0), 1e-6);  // gamma 1, beta 0, eps 1
+}
+
+// Backward needs what a training forward saved; without it the error names the network.
+TEST(Model, BackwardWithoutATrainingForwardIsAnError) {
+  Model m = Model::from_spec("quick");
+  m.init_params(2);
+  Context ctx = Context::make(Device::cpu());
+  Tensor dl = Tensor::from_vector({1, 10}, test::random_vector(10, 3));
+  EXPECT_ERROR_SAYS(m.backward(ctx, dl, Saved{}), "sequential", "backward without a training forward");
 }
 
 TEST(Model, UnknownSpecListsBuiltins) {
