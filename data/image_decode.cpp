@@ -61,13 +61,13 @@ bool jpeg_decode_into(const uint8_t* bytes, size_t size, RgbImage& out, char* me
   err.message[0] = '\0';
   err.max_scans = limits.max_jpeg_scans;
   err.progress.progress_monitor = jpeg_count_scans;
-  cinfo.progress = &err.progress;
   if (setjmp(err.jump)) {
     std::strncpy(message, err.message, JMSG_LENGTH_MAX);
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
   jpeg_create_decompress(&cinfo);
+  cinfo.progress = &err.progress;  // after create, which clears every field but err
   jpeg_mem_src(&cinfo, const_cast<unsigned char*>(bytes), static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
   if (static_cast<int64_t>(cinfo.image_width) * cinfo.image_height > limits.max_pixels) {

@@ -63,6 +63,19 @@ TEST(JpegDecode, ProgressiveJpegDecodesWithoutAScanLimit) {
   EXPECT_EQ(img.height, 32);
 }
 
+// The scan limit that bounds the work of untrusted progressive JPEGs (serve/) is enforced.
+TEST(JpegDecode, AProgressiveJpegAboveTheScanLimitIsRefused) {
+  const std::vector<uint8_t> jpg = encode_jpeg(32, 32, smooth_rgb(32, 32), true);
+  detail::ImageLimits two;
+  two.max_jpeg_scans = 2;
+  const std::string e = error_of([&] { detail::decode_jpeg("p.jpg", jpg.data(), jpg.size(), two); });
+  EXPECT_NE(e.find("p.jpg"), std::string::npos) << e;
+  EXPECT_NE(e.find("more than 2 scans"), std::string::npos) << e;
+  const std::vector<uint8_t> baseline = encode_jpeg(32, 32, smooth_rgb(32, 32), false);
+  EXPECT_EQ(detail::decode_jpeg("b.jpg", baseline.data(), baseline.size(), two).width, 32)
+      << "a baseline JPEG has one scan";
+}
+
 // A marker whose length field is too short is one of libjpeg's fatal errors (error_exit,
 // which by default ends the process): it must come back as an Error naming the file.
 TEST(JpegDecode, AFatalLibjpegErrorIsAnErrorNotAnExit) {
