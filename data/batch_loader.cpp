@@ -15,7 +15,6 @@
 
 #include "engine/error.h"
 #include "engine/rng.h"
-#include "engine/threads.h"
 #include "kernels/augment.h"
 
 namespace convoy::data {
@@ -47,7 +46,9 @@ struct BatchLoader::Impl {
   int64_t next_to_make = 0;
   int64_t next_to_hand_out = 0;
   std::exception_ptr error;
-  int threads = 1;              // OpenMP threads for the worker (the caller's count)
+  // The worker prepares a batch on one thread: an OpenMP team of its own would compete for
+  // the cores with the training step's team, and its idle threads spin (libgomp's default
+  // wait policy) while the step runs.
   std::thread worker;
 
   Impl(const Dataset& d, LoaderOptions o) : dataset(d), options(std::move(o)) {}
@@ -122,7 +123,7 @@ struct BatchLoader::Impl {
       if (stopping) return;
       const uint64_t gen = generation, e = epoch;
       const int64_t b = next_to_make++;
-      omp_set_num_threads(threads);
+      omp_set_num_threads(1);
       // Copy this batch's ids while locked: start_epoch may replace `order` meanwhile.
       const Span s = span(b);
       std::vector<uint64_t> ids(order.begin() + s.begin, order.begin() + s.end);
@@ -184,7 +185,6 @@ void BatchLoader::start_epoch(uint64_t epoch, int64_t skip_batches) {
     m.order = std::move(order);
     m.next_to_make = skip_batches;
     m.next_to_hand_out = skip_batches;
-    m.threads = num_threads();
     m.started = true;
   }
   m.work_ready.notify_all();
