@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "engine/error.h"
 #include "engine/rng.h"
+#include "tests/common/error_text.h"
 #include "tests/common/test_util.h"
 
 namespace convoy::test {
@@ -122,16 +123,6 @@ inline std::vector<uint8_t> png_bytes(int w, int h, int channels, const std::vec
 inline void make_tar_gz(const std::string& archive, const std::filesystem::path& dir, const std::string& entries) {
   std::string cmd = "tar czf '" + archive + "' -C '" + dir.string() + "' " + entries;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no convoy::Error thrown)";
 }
 
 }  // namespace convoy::test
