@@ -52,9 +52,10 @@ struct Geometry {
   std::vector<long> pix_off; // pixel j of a group (image j / PQ) -> offset of its window corner
   // The same for channels-last padded images (Hp, Wp, C), with taps ordered (r, s, c) so
   // that a filter row's S*C taps are one contiguous run (backward weights). When rounding
-  // S*C up to a multiple of NR (or of NR/2, NR/4 down to 8) costs little (conv1: 15 -> 16),
-  // each filter row gets row_taps = that many columns, the extra ones reading on past the row (junk, never
-  // summed into dW), so that every panel row is one full-width run.
+  // S*C up to a multiple of NR (or of NR/2, NR/4, down to 8) costs at most a quarter more
+  // (conv1: 15 -> 16), each filter row gets row_taps = that many columns, the extra ones
+  // reading on past the row (junk, never summed into dW), so that a panel row is a few
+  // equal runs that gather_panel copies as fixed-size blocks.
   int row_taps;
   std::vector<long> tap_off_hwc, pix_off_hwc;  // tap_off_hwc has R * row_taps entries
 };
@@ -216,7 +217,9 @@ void pack_weights(const Conv2dShape& s, const Geometry& g, const MicroKernel& uk
 // pointers, MR contiguous stores per pixel; no index arithmetic per element.
 void pack_dy_panel(const Conv2dShape& s, const Geometry& g, const float* dyg, int m0, int MR, int pc, int kc,
                    float* panel) {
-  const float* rows[32];
+  constexpr int kMaxRows = 32;  // every micro-kernel's MR is below (12 at most)
+  const float* rows[kMaxRows];
+  if (MR > kMaxRows) fail("conv2d: micro-kernel with ", MR, " rows; the dy packing holds at most ", kMaxRows);
   const int live = std::max(0, std::min(MR, s.K - m0));
   for (int j = 0; j < kc;) {
     const int i = (pc + j) / g.PQ, pq = (pc + j) % g.PQ;

@@ -95,10 +95,11 @@ void row_max(const float* __restrict r, const Spans& cols, float* __restrict bes
   for (int q = qb; q < Q; ++q) clipped(q);
 }
 
-// Separable passes: a window is (rows span) x (cols span), so a plane is first reduced along
-// each input row to Q columns (h_*: H x Q, in a thread-local scratch), then along columns
-// to P rows. The second pass runs over contiguous q and vectorises; together they do
-// (H*Q*S + P*Q*R) operations with no per-window bookkeeping, against P*Q*R*S before.
+// Separable passes: a window is (rows span) x (cols span), so a plane is reduced along one
+// axis into a thread-local scratch, then along the other; together they do about
+// (H*Q*S + P*Q*R) operations with no per-window bookkeeping, against P*Q*R*S before. Max
+// forward goes down the columns first (see there); the other passes go along each input row
+// first (H x Q scratch), which keeps the backward's first maximum in row-major order.
 
 float* scratch_floats(size_t n) { return thread_scratch_as<float>(ScratchSlot::pool_values, n); }
 int* scratch_ints(size_t n) { return thread_scratch_as<int>(ScratchSlot::pool_indices, n); }
