@@ -13,7 +13,12 @@ with the standard library and NumPy:
              parameter, "grad:" + its convoy name.
 The models are the PyTorch twins in pytorch_train.py; parameters are matched by position and
 checked by shape. SGD as convoy-train's: Nesterov momentum, weight decay on weights (rank > 1)
-only, label smoothing, on the CPU with float32 and `--threads` threads.
+only, label smoothing, on the CPU with `--threads` threads, in float64 by default (`--dtype`):
+from the same float32 weights and batch, the float64 step is the exact answer that convoy's
+float32 step is held to. A float32 reference would carry its own rounding, and where an
+activation sits within that rounding of a ReLU's zero or of its max-pool window's other
+maximum, its decision goes the other way from the exact one and moves every gradient below
+it (seen: 7e-4 on resnet's first gradients, PyTorch float32 against float64).
 
 usage: pytorch_step.py --model quick --weights W.convoy --batch B.convoy --out R.convoy
 """
@@ -114,14 +119,19 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=5e-4)
     ap.add_argument("--label-smoothing", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                    help="precision of the reference step (the weights and batch are float32 either way)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.use_deterministic_algorithms(True)
     model = quick() if a.model == "quick" else resnet()
     names, params = load_weights(model, read_convoy(a.weights)[1])
+    dtype = torch.float64 if a.dtype == "float64" else torch.float32
+    model = model.to(dtype)
+    params = list(model.parameters())
     batch = dict(read_convoy(a.batch)[1])
-    x = torch.from_numpy(batch["x"])
+    x = torch.from_numpy(batch["x"]).to(dtype)
     y = torch.from_numpy(batch["labels"].astype(np.int64))
 
     decay = [p for p in model.parameters() if p.dim() > 1]
@@ -145,7 +155,7 @@ def main():
     out = first + [("losses", np.array(losses, dtype=np.float32))]
     write_convoy(a.out, {"format": "convoy-pytorch-step", "torch": torch.__version__, "model": a.model,
                          "lr": a.lr, "momentum": a.momentum, "weight_decay": a.weight_decay,
-                         "label_smoothing": a.label_smoothing, "steps": a.steps}, out)
+                         "label_smoothing": a.label_smoothing, "steps": a.steps, "dtype": a.dtype}, out)
     print(f"pytorch_step: {a.model}, torch {torch.__version__}, loss {losses[0]:.6f} -> {losses[-1]:.6f} "
           f"in {a.steps} steps", flush=True)
 
