@@ -2,6 +2,7 @@
 # convoy's training against the PyTorch peer in one run, same machine, same settings:
 #   bench/train_vs_pytorch.sh [--model quick|resnet] [--epochs N] [--threads T] [--data PATH]
 #                              [--train-batches K] [--device cpu|cuda] [--lr X] [--target ACC] [--tta]
+#                              [--eval-every N] [--seed S]
 # Prints both runs' epoch lines and a table (images/s of the training step and end to end, the
 # ratios, final test accuracy, time; with
 # --target, the first epoch whose test accuracy reaches ACC and the time to it), and writes
@@ -22,6 +23,8 @@ while [ $# -gt 0 ]; do
     --lr) lr=$2; lr_set=1; shift 2 ;;
     --target) target=$2; shift 2 ;;
     --tta) tta=1; shift ;;
+    --eval-every) eval_every=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +37,8 @@ extra=()
 if [ "$model" = resnet ]; then [ -n "${lr_set:-}" ] || lr=0.4; extra=(--batch-size 512 --label-smoothing 0.2 --cutout 8); fi
 extra+=(--lr "$lr")
 [ -n "${tta:-}" ] && extra+=(--tta)
+[ -n "${eval_every:-}" ] && extra+=(--eval-every "$eval_every")
+[ -n "${seed:-}" ] && extra+=(--seed "$seed")
 peer=()
 # PyTorch's CPU convolutions run fastest in channels_last here (oneDNN); its GPU peer stays NCHW.
 [ "$device" = cpu ] && peer+=(--channels-last)
@@ -62,14 +67,14 @@ pm2 = sum(pe2[1:]) / len(pe2[1:]) if len(pe2) > 1 else pe2[0]
 def reached(epochs):
     """(epoch, elapsed s) of the first epoch at or above the target, or None."""
     for e in epochs:
-        if e["test_acc"] >= target:
+        if e.get("test_acc", -1) >= target:
             return e["epoch"], e["elapsed_s"]
     return None
 
 
 def to_target(epochs):
     r = reached(epochs)
-    best = max(e["test_acc"] for e in epochs)
+    best = max(e.get("test_acc", 0) for e in epochs)
     return f"epoch {r[0]}, {r[1]:.1f} s" if r else f"not reached (best {best:.4f})"
 
 

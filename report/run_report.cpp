@@ -124,13 +124,15 @@ RunSummary summarize(const nlohmann::json& r, const std::string& label, const st
   s.images_per_sec = mean_of(epochs, "images_per_sec");
   s.epoch_s = mean_of(epochs, "epoch_s");
   for (const auto& e : epochs) {
+    if (!e.contains("test_acc")) continue;  // an epoch after which the test set was skipped (--eval-every)
     CurvePoint c{e.value("elapsed_s", 0.0), e.value("test_acc", 0.0), e.value("images_per_sec", 0.0)};
     s.curve.push_back(c);
     if (!s.time_to_target_s && c.test_acc >= target) s.time_to_target_s = c.elapsed_s;
   }
   const nlohmann::json fin = r.value("final", nlohmann::json::object());
-  s.final_acc = fin.value("test_acc", s.curve.back().test_acc);
-  s.total_s = fin.value("total_s", s.curve.back().elapsed_s);
+  const CurvePoint last = s.curve.empty() ? CurvePoint{} : s.curve.back();
+  s.final_acc = fin.value("test_acc", last.test_acc);
+  s.total_s = fin.value("total_s", last.elapsed_s);
   return s;
 }
 

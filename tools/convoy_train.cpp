@@ -50,6 +50,10 @@ int run_tool(int argc, char** argv) {
   app.add_flag("--tta", t.flip_tta,
                "Test-time augmentation in the per-epoch evaluation: average the logits of each test image and its "
                "mirror image (twice the evaluation work; training is unchanged)");
+  app.add_option("--eval-every", t.eval_every,
+                 "Evaluate the test set after every N-th epoch and after the last (0 = after the last only; the "
+                 "skipped epochs' lines have no test_ fields)")
+      ->capture_default_str()->check(convoy::tools::non_negative());
   // Data-parallel under mpirun (docs/distributed.md): --batch-size is then the global batch.
   app.add_option("--dist", o.dist_backend, "Communicator under mpirun: auto | local | mpi | nccl")->capture_default_str();
   app.add_option("--bucket-mb", t.parallel.bucket_mb, "Gradient allreduce bucket cap in MB (data-parallel)")

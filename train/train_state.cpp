@@ -26,9 +26,14 @@ T field(const nlohmann::json& j, const char* name, const std::string& where) {
 }  // namespace
 
 nlohmann::json EpochMetrics::to_json() const {
-  return {{"epoch", epoch},         {"train_loss", train_loss}, {"train_acc", train_acc},
-          {"test_loss", test_loss}, {"test_acc", test_acc},     {"images_per_sec", images_per_sec},
-          {"epoch_s", epoch_s},     {"elapsed_s", elapsed_s},   {"lr", lr}};
+  nlohmann::json j = {{"epoch", epoch},     {"train_loss", train_loss}, {"train_acc", train_acc},
+                      {"images_per_sec", images_per_sec}, {"epoch_s", epoch_s}, {"elapsed_s", elapsed_s},
+                      {"lr", lr}};
+  if (evaluated) {
+    j["test_loss"] = test_loss;
+    j["test_acc"] = test_acc;
+  }
+  return j;
 }
 
 EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
@@ -37,8 +42,12 @@ EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
   m.epoch = field<int>(j, "epoch", where);
   m.train_loss = field<double>(j, "train_loss", where);
   m.train_acc = field<double>(j, "train_acc", where);
-  m.test_loss = field<double>(j, "test_loss", where);
-  m.test_acc = field<double>(j, "test_acc", where);
+  // An epoch after which the test set was skipped has neither test field; one has both or none.
+  m.evaluated = j.is_object() && (j.contains("test_loss") || j.contains("test_acc"));
+  if (m.evaluated) {
+    m.test_loss = field<double>(j, "test_loss", where);
+    m.test_acc = field<double>(j, "test_acc", where);
+  }
   m.images_per_sec = field<double>(j, "images_per_sec", where);
   m.epoch_s = field<double>(j, "epoch_s", where);
   m.elapsed_s = field<double>(j, "elapsed_s", where);
@@ -47,9 +56,11 @@ EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
 }
 
 std::string EpochMetrics::to_line() const {
+  const std::string test =
+      evaluated ? " test_loss=" + fixed(test_loss, 4) + " test_acc=" + fixed(test_acc, 4) : std::string();
   return "epoch=" + std::to_string(epoch) + " train_loss=" + fixed(train_loss, 4) + " train_acc=" +
-         fixed(train_acc, 4) + " test_loss=" + fixed(test_loss, 4) + " test_acc=" + fixed(test_acc, 4) +
-         " images_per_sec=" + fixed(images_per_sec, 1) + " elapsed_s=" + fixed(elapsed_s, 1);
+         fixed(train_acc, 4) + test + " images_per_sec=" + fixed(images_per_sec, 1) + " elapsed_s=" +
+         fixed(elapsed_s, 1);
 }
 
 nlohmann::json TrainState::to_json() const {

@@ -14,6 +14,7 @@ struct EpochMetrics {
   int epoch = 0;                  // 1-based
   double train_loss = 0, train_acc = 0;
   double test_loss = 0, test_acc = 0;
+  bool evaluated = true;          // false: the test set was skipped after this epoch (eval_every)
   double images_per_sec = 0;      // training images over training time of the epoch
   double epoch_s = 0;             // training time of the epoch
   double elapsed_s = 0;           // since training began, evaluation included
@@ -21,6 +22,7 @@ struct EpochMetrics {
   nlohmann::json to_json() const;
   static EpochMetrics from_json(const nlohmann::json& j);  // throws naming the missing field
   // "epoch=3 train_loss=1.234 train_acc=0.5612 test_loss=1.101 test_acc=0.6093 images_per_sec=812.4 elapsed_s=61.2"
+  // (without the test_ fields when the epoch was not evaluated, in JSON too)
   std::string to_line() const;
 };
 

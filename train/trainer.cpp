@@ -37,6 +37,7 @@ nlohmann::json recipe_json(const TrainOptions& t) {
           {"flip", t.flip},
           {"cutout", t.cutout},
           {"tta", t.flip_tta ? "flip" : "none"},
+          {"eval_every", t.eval_every},
           {"seed", t.seed}};
 }
 namespace {
@@ -106,6 +107,7 @@ const TrainOptions& validated(const TrainOptions& o, const data::CifarData& data
   if (o.crop_pad < 0 || o.crop_pad > data::kImageSide)
     fail_option("crop_pad", o.crop_pad, " must lie in [0, ", data::kImageSide, "]");
   if (o.eval_batch_size <= 0) fail_option("eval_batch_size", o.eval_batch_size, " must be positive");
+  if (o.eval_every < 0) fail_option("eval_every", o.eval_every, " must be >= 0 (0 = after the last epoch only)");
   if (!(std::isfinite(o.parallel.bucket_mb) && o.parallel.bucket_mb > 0))
     fail_option("bucket_mb", o.parallel.bucket_mb, " must be a positive finite number");
   if (data.train.size() < o.batch_size)
@@ -263,7 +265,9 @@ EpochMetrics Trainer::finish_epoch() {
   m.train_acc = seen > 0 ? correct / seen : 0;
   m.images_per_sec = m.epoch_s > 0 ? seen / m.epoch_s : 0;
   m.lr = state_.lr;
-  if (data_.test.size() > 0) {
+  const bool last = m.epoch == options_.epochs;
+  m.evaluated = last || (options_.eval_every > 0 && m.epoch % options_.eval_every == 0);
+  if (data_.test.size() > 0 && m.evaluated) {
     const bool training = ctx_.training;
     EvalResult e = evaluate_test_set();
     ctx_.training = training;

@@ -73,6 +73,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   int eval_batch_size = 500;
   bool flip_tta = false;          // evaluate each test image with its mirror image (--tta)
+  int eval_every = 1;             // evaluate the test set after every N-th epoch and the last (0: the last only)
   bool progress = true;           // progress bar on a terminal
   bool host_input = false;        // on a GPU too, normalise and augment on the host
   bool force_lr = false;          // allow lr above kSaneLrLimit (--force-lr)

@@ -150,6 +150,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tta", action="store_true",
                     help="evaluate each test image with its mirror image, logits averaged (convoy-train --tta)")
+    ap.add_argument("--eval-every", type=int, default=1,
+                    help="evaluate the test set after every N-th epoch and the last (0: the last only; convoy-train "
+                         "--eval-every)")
     ap.add_argument("--channels-last", action="store_true",
                     help="run the network in the channels_last memory format")
     ap.add_argument("--augment-in-step", action="store_true",
@@ -222,23 +225,25 @@ def main():
         sync()
         train_s = time.time() - t0
         epoch_s = time.time() - t_epoch
-        model.eval()
-        with torch.no_grad():
-            tl, tc = 0.0, 0
-            for s in range(0, len(xte), 500):
-                xb = xte[s:s + 500].contiguous(memory_format=fmt)
-                out = model(xb)
-                if a.tta:
-                    out = 0.5 * (out + model(torch.flip(xb, dims=[3])))
-                tl += F.cross_entropy(out, yte[s:s + 500], reduction="sum").item()
-                tc += (out.argmax(1) == yte[s:s + 500]).sum().item()
-        m = dict(epoch=epoch, train_loss=loss_sum / seen, train_acc=correct / seen, test_loss=tl / len(xte),
-                 test_acc=tc / len(xte), images_per_sec=seen / train_s,
-                 end_to_end_images_per_sec=seen / epoch_s, elapsed_s=time.time() - start)
+        m = dict(epoch=epoch, train_loss=loss_sum / seen, train_acc=correct / seen)
+        if epoch == a.epochs or (a.eval_every > 0 and epoch % a.eval_every == 0):
+            model.eval()
+            with torch.no_grad():
+                tl, tc = 0.0, 0
+                for s in range(0, len(xte), 500):
+                    xb = xte[s:s + 500].contiguous(memory_format=fmt)
+                    out = model(xb)
+                    if a.tta:
+                        out = 0.5 * (out + model(torch.flip(xb, dims=[3])))
+                    tl += F.cross_entropy(out, yte[s:s + 500], reduction="sum").item()
+                    tc += (out.argmax(1) == yte[s:s + 500]).sum().item()
+            m.update(test_loss=tl / len(xte), test_acc=tc / len(xte))
+        m.update(images_per_sec=seen / train_s, end_to_end_images_per_sec=seen / epoch_s,
+                 elapsed_s=time.time() - start)
         epochs.append(m)
         print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items()), flush=True)
     summary = dict(peer="pytorch", torch=torch.__version__, model=a.model, device=str(dev), threads=a.threads, batch_size=a.batch_size,
-                   tta="flip" if a.tta else "none",
+                   tta="flip" if a.tta else "none", eval_every=a.eval_every,
                    channels_last=a.channels_last, input_path="in step" if a.augment_in_step else "per epoch, off the step",
                    epochs=epochs, final_test_acc=epochs[-1]["test_acc"],
                    mean_images_per_sec=sum(e["images_per_sec"] for e in epochs) / len(epochs))

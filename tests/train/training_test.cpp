@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "data/sources.h"
+#include "engine/error.h"
 #include "engine/threads.h"
 #include "tests/common/temp_files.h"
 #include "train/evaluate.h"
@@ -72,6 +73,49 @@ TEST(Training, SavedModelPredictsTheSame) {
   EXPECT_EQ(a.loss, b.loss);
   EXPECT_EQ(a.confusion, b.confusion);
   std::filesystem::remove_all(dir);
+}
+
+// eval_every = 2 over 3 epochs: the test set is evaluated after epochs 2 and 3 (the last), not
+// after 1, whose line and JSON have no test_ fields; the JSON reads back the same.
+TEST(Training, EvalEverySkipsTheTestSetBetweenItsEpochsButNeverAfterTheLast) {
+  set_num_threads(1);
+  data::LoadOptions lo;
+  lo.synthetic_train = 128;
+  lo.synthetic_test = 64;
+  auto data = data::load_cifar("synthetic", lo);
+  Model m = Model::from_spec("quick");
+  m.init_params(5);
+  Context ctx = Context::make(Device::cpu());
+  TrainOptions o = small_options();
+  o.epochs = 3;
+  o.eval_every = 2;
+  const std::vector<EpochMetrics> h = train_model(m, ctx, data, o);
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_FALSE(h[0].evaluated);
+  EXPECT_TRUE(h[1].evaluated);
+  EXPECT_TRUE(h[2].evaluated);
+  EXPECT_EQ(h[0].to_line().find("test_"), std::string::npos) << h[0].to_line();
+  EXPECT_NE(h[2].to_line().find("test_acc="), std::string::npos) << h[2].to_line();
+  EXPECT_GT(h[2].test_loss, 0.0);
+  EXPECT_FALSE(h[0].to_json().contains("test_acc"));
+  EXPECT_FALSE(EpochMetrics::from_json(h[0].to_json()).evaluated);
+  const EpochMetrics back = EpochMetrics::from_json(h[2].to_json());
+  EXPECT_TRUE(back.evaluated);
+  EXPECT_EQ(back.test_acc, h[2].test_acc);
+
+  o.epochs = 2;
+  o.eval_every = 0;  // the last epoch only
+  const std::vector<EpochMetrics> last_only = train_model(m, ctx, data, o);
+  EXPECT_FALSE(last_only[0].evaluated);
+  EXPECT_TRUE(last_only[1].evaluated);
+
+  o.eval_every = -1;
+  try {
+    train_model(m, ctx, data, o);
+    ADD_FAILURE() << "eval_every = -1 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("eval_every"), std::string::npos) << e.what();
+  }
 }
 
 // The accuracy floor: one epoch of quick over data_batch_1 only reaches >= 40% test accuracy on
