@@ -12,6 +12,7 @@
 
 #include "bench/cpu_context.h"
 #include "engine/rng.h"
+#include "kernels/cpu/gemm_internal.h"
 #include "kernels/gemm.h"
 
 #if defined(CONVOY_HAVE_OPENBLAS)
@@ -81,6 +82,25 @@ void BM_convoy(benchmark::State& state) {
   state.SetLabel(convoy::kernels::cpu::sgemm_microkernel_name());
 }
 
+// One named AVX2 micro-kernel through the same packed driver (skipped without AVX2): the
+// tiles side by side, as convolution picks between them by its row count.
+void BM_convoy_tile(benchmark::State& state, const convoy::kernels::cpu::gemm::MicroKernel& (*tile)()) {
+  __builtin_cpu_init();
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+    state.SkipWithError("no AVX2 with FMA on this CPU");
+    return;
+  }
+  Operands o = make(state.range(0), state.range(1), state.range(2), state.range(3), state.range(4));
+  const auto& uk = tile();
+  const int threads = omp_get_max_threads();
+  const double best = timed_loop(state, [&] {
+    convoy::kernels::cpu::gemm::sgemm_packed(uk, o.args, threads);
+    benchmark::DoNotOptimize(o.c.data());
+  });
+  report(state, o.args, best);
+  state.SetLabel(uk.name);
+}
+
 #if defined(CONVOY_HAVE_OPENBLAS)
 void BM_openblas(benchmark::State& state) {
   openblas_set_num_threads(omp_get_max_threads());
@@ -116,6 +136,8 @@ void shapes(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_convoy)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_convoy_tile, avx2_6x16, &convoy::kernels::cpu::gemm::microkernel_avx2)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_convoy_tile, avx2_4x24, &convoy::kernels::cpu::gemm::microkernel_avx2_4x24)->Apply(shapes);
 #if defined(CONVOY_HAVE_OPENBLAS)
 BENCHMARK(BM_openblas)->Apply(shapes);
 #endif

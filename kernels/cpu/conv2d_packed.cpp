@@ -39,6 +39,7 @@ using gemm::MicroKernel;
 
 constexpr int kTargetColumns = 256;  // pixels per forward GEMM: B block = kc x 256 floats = 256 KiB
 constexpr int kTapBlock = 256;       // taps per backward-weights B block: kc x 256 floats = 256 KiB (L2)
+constexpr int kMaxPanelWidth = 64;   // widest micro-kernel NR the panel gather splits into runs of 8
 
 inline int round_up(int v, int m) { return (v + m - 1) / m * m; }
 
@@ -85,11 +86,13 @@ Geometry geometry(const Conv2dShape& s, int nr) {
             i * g.padded_image + static_cast<long>(p) * s.stride_h * g.Wp + static_cast<long>(q) * s.stride_w;
   const int sc = s.S * s.C;
   g.row_taps = sc;
-  for (int unit = nr; unit >= 8; unit /= 2)  // the widest run length that wastes at most 1/4
-    if (4 * round_up(sc, unit) <= 5 * sc) {
-      g.row_taps = round_up(sc, unit);
-      break;
-    }
+  // The run length (NR, NR/2, ... while a multiple of 8, then 8) that pads least, the widest
+  // of those that pad alike, and only if it wastes at most 1/4.
+  for (int unit = nr; unit >= 8; unit = unit % 16 == 0 ? unit / 2 : 8) {
+    const int padded = round_up(sc, unit);
+    if (4 * padded <= 5 * sc && (g.row_taps == sc || padded < g.row_taps)) g.row_taps = padded;
+    if (unit == 8) break;
+  }
   g.tap_off_hwc.resize(static_cast<size_t>(s.R) * g.row_taps);
   for (int r = 0; r < s.R; ++r)
     for (int j = 0; j < g.row_taps; ++j) g.tap_off_hwc[r * g.row_taps + j] = static_cast<long>(r) * g.Wp * s.C + j;
@@ -181,8 +184,11 @@ void gather_panel_fixed(const float* base, const long* row_off, int kc, const Ru
 // copies. Anything else (the edge of the columns, odd widths) is copied value by value.
 void gather_panel(const float* base, const long* row_off, int kc, const Run* runs, int nruns, int nr,
                   float* panel) {
-  bool uniform = true;
-  for (int i = 0; i < nruns; ++i) uniform = uniform && runs[i].off >= 0 && runs[i].len * nruns == nr;
+  bool uniform = true, eights = true;
+  for (int i = 0; i < nruns; ++i) {
+    uniform = uniform && runs[i].off >= 0 && runs[i].len * nruns == nr;
+    eights = eights && runs[i].off >= 0 && runs[i].len % 8 == 0;
+  }
   if (uniform) {
     switch (nr / nruns) {
       case 32: return gather_panel_fixed<32>(base, row_off, kc, runs, nruns, nr, panel);
@@ -190,6 +196,13 @@ void gather_panel(const float* base, const long* row_off, int kc, const Run* run
       case 8: return gather_panel_fixed<8>(base, row_off, kc, runs, nruns, nr, panel);
       default: break;
     }
+  }
+  if (eights && nr <= kMaxPanelWidth) {  // runs of 8, 16, ... mixed (NR = 24: 16 + 8): cut into runs of 8
+    Run split[kMaxPanelWidth / 8];
+    int n = 0;
+    for (int i = 0; i < nruns; ++i)
+      for (int x = 0; x < runs[i].len; x += 8) split[n++] = {runs[i].j + x, 8, runs[i].off + x};
+    return gather_panel_fixed<8>(base, row_off, kc, split, n, nr, panel);
   }
   for (int k = 0; k < kc; ++k) gather_row(base + row_off[k], runs, nruns, panel + k * nr);
 }
@@ -234,6 +247,19 @@ void pack_dy_panel(const Conv2dShape& s, const Geometry& g, const float* dyg, in
   }
 }
 
+// The tile for backward weights: C is K x (R * row_taps), and row_taps depends on the tile's
+// NR, so each candidate is asked with the columns it would have.
+const MicroKernel& backward_weights_kernel(const Conv2dShape& s) {
+  const MicroKernel& best = gemm::microkernel_best();
+  const int best_cols = s.R * geometry(s, best.nr).row_taps;
+  const MicroKernel& chosen = gemm::microkernel_for_shape(s.K, best_cols);
+  if (&chosen == &best) return best;
+  auto area = [&](const MicroKernel& k) {
+    return static_cast<long>(round_up(s.K, k.mr)) * round_up(s.R * geometry(s, k.nr).row_taps, k.nr);
+  };
+  return area(chosen) < area(best) ? chosen : best;
+}
+
 // The micro-kernel loops over one packed A block (Mp x kc) and B block (kc x n).
 void multiply_block(const MicroKernel& uk, int kc, int Mp, int n, const float* a, const float* b, float* c,
                     long ldc, float beta) {
@@ -253,8 +279,8 @@ void multiply_block(const MicroKernel& uk, int kc, int Mp, int n, const float* a
 
 void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
   check_conv2d_shape(s, "conv2d_forward");
-  const Geometry g = geometry(s, gemm::microkernel_best().nr);
-  const MicroKernel& uk = gemm::microkernel_best();
+  const MicroKernel& uk = gemm::microkernel_for_shape(s.K, std::max(1, std::min(s.N, kTargetColumns / (s.P() * s.Q()))) * s.P() * s.Q());
+  const Geometry g = geometry(s, uk.nr);
   const int MR = uk.mr, NR = uk.nr;
   const int Mp = round_up(s.K, MR);
   std::vector<float> a(static_cast<size_t>(Mp) * g.CRS);  // shared, read-only in the region
@@ -292,8 +318,8 @@ void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w,
 void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                     float* dbias) {
   check_conv2d_shape(s, "conv2d_backward_weights");
-  const Geometry g = geometry(s, gemm::microkernel_best().nr);
-  const MicroKernel& uk = gemm::microkernel_best();
+  const MicroKernel& uk = backward_weights_kernel(s);
+  const Geometry g = geometry(s, uk.nr);
   const int MR = uk.mr, NR = uk.nr;
   const int taps = s.R * g.row_taps;  // B columns, junk ones included
   const int Mp = round_up(s.K, MR), Np = round_up(taps, NR);

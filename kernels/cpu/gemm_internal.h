@@ -40,10 +40,17 @@ struct MicroKernel {
 // The variants. avx512/avx2 may only be *called* when the CPU supports them.
 const MicroKernel& microkernel_generic();
 const MicroKernel& microkernel_avx2();
+const MicroKernel& microkernel_avx2_4x24();  // the AVX2 tile for row counts that 6 does not divide
 const MicroKernel& microkernel_avx512();
 
 // The one for cpu_isa() (kernels/cpu/cpu_isa.h): the best the CPU has, or CONVOY_CPU_ISA.
 const MicroKernel& microkernel_best();
+
+// The micro-kernel of that ISA for a GEMM of rows x cols (C's rows and columns as the driver
+// packs them: a convolution's output channels and pixels or taps): microkernel_best(), or a
+// tile of the same ISA whose padded rows x cols are fewer (AVX2: 4 x 24 where 6 does not
+// divide rows and 4 does, as for 32 channels, unless it pads the columns more than that saves).
+const MicroKernel& microkernel_for_shape(int rows, int cols);
 
 // The packed driver with an explicit micro-kernel and thread count (threads >= 1; the
 // split never changes a result: each C element is summed in the same order regardless).

@@ -147,17 +147,19 @@ void pack_b(const GemmArgs& g, int k0, int kc, int j0, int nc, int nr, float* ds
   const long ldb = g.ldb;
   for (int p = 0; p < nc; p += nr) {
     const int cols = std::min(nr, nc - p);
-    if (g.trans_b == Trans::no && cols == nr && (nr == 16 || nr == 32 || nr == 8)) {
+    if (g.trans_b == Trans::no && cols == nr && (nr == 16 || nr == 32 || nr == 8 || nr == 24)) {
       const float* src = g.B + k0 * ldb + j0 + p;
       if (nr == 16) pack_b_cols<16>(src, ldb, kc, dst);
       if (nr == 32) pack_b_cols<32>(src, ldb, kc, dst);
       if (nr == 8) pack_b_cols<8>(src, ldb, kc, dst);
+      if (nr == 24) pack_b_cols<24>(src, ldb, kc, dst);
 #if defined(__SSE2__)
-    } else if (g.trans_b == Trans::yes && cols == nr && (nr == 16 || nr == 32 || nr == 8)) {
+    } else if (g.trans_b == Trans::yes && cols == nr && (nr == 16 || nr == 32 || nr == 8 || nr == 24)) {
       const float* src = g.B + (j0 + p) * ldb + k0;
       if (nr == 16) pack_bt_cols_sse<16>(src, ldb, kc, dst);
       if (nr == 32) pack_bt_cols_sse<32>(src, ldb, kc, dst);
       if (nr == 8) pack_bt_cols_sse<8>(src, ldb, kc, dst);
+      if (nr == 24) pack_bt_cols_sse<24>(src, ldb, kc, dst);
 #endif
     } else if (g.trans_b == Trans::no) {
       for (int k = 0; k < kc; ++k) {
@@ -378,6 +380,18 @@ const MicroKernel& microkernel_best() {
     case CpuIsa::generic: break;
   }
   return microkernel_generic();
+}
+
+const MicroKernel& microkernel_for_shape(int rows, int cols) {
+  const MicroKernel& best = microkernel_best();
+  if (&best == &microkernel_avx2() && rows > 0 && cols > 0) {
+    const MicroKernel& narrow = microkernel_avx2_4x24();
+    auto padded = [&](const MicroKernel& k) {
+      return static_cast<long>((rows + k.mr - 1) / k.mr * k.mr) * ((cols + k.nr - 1) / k.nr * k.nr);
+    };
+    if (padded(narrow) < padded(best)) return narrow;
+  }
+  return best;
 }
 
 }  // namespace gemm

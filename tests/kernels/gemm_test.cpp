@@ -107,7 +107,10 @@ std::string describe(const GemmArgs& g, int threads) {
 std::vector<const MicroKernel*> available_kernels() {
   std::vector<const MicroKernel*> ks{&cpu::gemm::microkernel_generic()};
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ks.push_back(&cpu::gemm::microkernel_avx2());
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    ks.push_back(&cpu::gemm::microkernel_avx2());
+    ks.push_back(&cpu::gemm::microkernel_avx2_4x24());
+  }
   if (__builtin_cpu_supports("avx512f")) ks.push_back(&cpu::gemm::microkernel_avx512());
   return ks;
 }
