@@ -3,10 +3,10 @@
 // bench/RESULTS.md: 2 threads on the quiet 2-core Zen 3 dev box, GFLOP/s, +-10%):
 //   forward:          packed (quick conv2 114 vs 75 for im2col, resnet 64->128 142 vs 107);
 //   backward data:    packed (a forward with flipped, channel-transposed filters) when the
-//                     layer has at least as many input channels C (its outputs here) as
-//                     outputs K, or C >= 64 (conv2 117 vs 79, resnet 128->256 138 vs 112);
-//                     otherwise im2col + col2im (quick conv3, C 32 K 64: 89 vs 77; conv1,
-//                     C 3: 64 vs 37);
+//                     layer has at least 16 input channels C (its outputs here): conv2 117
+//                     vs 79, resnet 128->256 138 vs 112, and since the 4 x 24 AVX2 tile for
+//                     32 rows, quick conv3 (C 32, K 64) too: 5.9 vs 6.6 ms (2026-12-07);
+//                     otherwise im2col + col2im (conv1, C 3: 64 vs 37);
 //   backward weights: packed (conv2 94 vs 74, conv3 112 vs 86). Few input channels went
 //                     to im2col until the packed A panel was copied row by row; since then
 //                     packed wins there too on AVX-512 (2026-11-29, Xeon: quick conv1 66 vs
@@ -29,7 +29,7 @@ ConvChoice conv2d_default_variants(const Conv2dShape& s) {
   const bool fills = batch_fills_threads(s);
   ConvChoice c;
   c.forward = fills ? ConvVariant::packed : ConvVariant::im2col;
-  c.backward_data = fills && s.C >= 16 && (s.C >= s.K || s.C >= 64) ? ConvVariant::packed : ConvVariant::im2col;
+  c.backward_data = fills && s.C >= 16 ? ConvVariant::packed : ConvVariant::im2col;
   c.backward_weights = fills ? ConvVariant::packed : ConvVariant::im2col;
   return c;
 }
