@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "bench/cpu_context.h"
 #include "engine/rng.h"
 #include "engine/threads.h"
 #include "kernels/loss.h"
+#include "layers/fusion.h"
 #include "layers/model.h"
 #include "train/optimizer.h"
 
@@ -70,7 +73,9 @@ BENCHMARK_CAPTURE(BM_train_step, quick_b128, std::string("quick"), 128)->Arg(2)-
 BENCHMARK_CAPTURE(BM_train_step, resnet_b32, std::string("resnet"), 32)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 // Per-layer breakdown of a quick step at batch 128 on 2 threads (sum over 5 steps after a
-// warm-up), printed to stderr after the benchmarks.
+// warm-up), printed to stderr after the benchmarks. Layers that a training step runs fused
+// (layers/fusion.h) are timed as one row, "a+b", on the row of the first; CONVOY_NO_FUSION=1
+// times them one by one.
 void print_breakdown() {
   set_num_threads(2);
   const int batch = 128, reps = 5;
@@ -78,6 +83,7 @@ void print_breakdown() {
   m.init_params(1);
   Context ctx = Context::make(Device::cpu());
   ctx.training = true;
+  if (const char* off = std::getenv("CONVOY_NO_FUSION"); off && std::string(off) == "1") ctx.fuse_layers = false;
   m.zero_grad(ctx);
   const auto& layers = m.network().layers();
   const size_t L = layers.size();
@@ -87,32 +93,46 @@ void print_breakdown() {
   for (int64_t i = 0; i < acts[0].numel(); ++i) acts[0].data()[i] = rng.normal_at(i);
   std::vector<Saved> saved(L);
   std::vector<double> fwd(L, 0), bwd(L, 0);
+  std::vector<bool> fused(L, false);  // layer i runs fused with i + 1 (found by the first forward)
   using Clock = std::chrono::steady_clock;
   for (int rep = 0; rep <= reps; ++rep) {
     for (size_t i = 0; i < L; ++i) {
       auto t0 = Clock::now();
-      layers[i]->forward(ctx, acts[i], acts[i + 1], &saved[i]);
+      if (i + 1 < L && fuses_with_next(ctx, *layers[i], *layers[i + 1], acts[i].shape())) {
+        fused[i] = true;
+        fused_forward(ctx, *layers[i], *layers[i + 1], acts[i], acts[i + 2], saved[i], saved[i + 1]);
+      } else {
+        layers[i]->forward(ctx, acts[i], acts[i + 1], &saved[i]);
+      }
       if (rep) fwd[i] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      if (fused[i]) ++i;
     }
     Tensor g = Tensor::filled(acts[L].shape(), 0.01f);
     for (size_t i = L; i-- > 0;) {
       Tensor dx;
+      const size_t first = (i > 0 && fused[i - 1]) ? i - 1 : i;
       auto t0 = Clock::now();
-      layers[i]->backward(ctx, g, saved[i], i ? &dx : nullptr);
-      if (rep) bwd[i] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      if (first != i)
+        fused_backward(ctx, *layers[first], *layers[i], g, saved[first], saved[i], first ? &dx : nullptr);
+      else
+        layers[i]->backward(ctx, g, saved[i], i ? &dx : nullptr);
+      if (rep) bwd[first] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       g = dx;
+      i = first;
     }
   }
   double tf = 0, tb = 0;
-  std::fprintf(stderr, "\nquick, batch %d, 2 threads: ms per step by layer\n%-4s %-10s %9s %9s\n", batch, "#",
+  std::fprintf(stderr, "\nquick, batch %d, 2 threads: ms per step by layer\n%-4s %-17s %9s %9s\n", batch, "#",
                "layer", "forward", "backward");
   for (size_t i = 0; i < L; ++i) {
-    std::fprintf(stderr, "%-4zu %-10s %9.2f %9.2f\n", i, std::string(layers[i]->type()).c_str(), fwd[i] / reps,
-                 bwd[i] / reps);
+    if (i > 0 && fused[i - 1]) continue;
+    const std::string name =
+        std::string(layers[i]->type()) + (fused[i] ? "+" + std::string(layers[i + 1]->type()) : std::string());
+    std::fprintf(stderr, "%-4zu %-17s %9.2f %9.2f\n", i, name.c_str(), fwd[i] / reps, bwd[i] / reps);
     tf += fwd[i] / reps;
     tb += bwd[i] / reps;
   }
-  std::fprintf(stderr, "%-15s %9.2f %9.2f  (total %.2f ms = %.0f images/s)\n", "sum", tf, tb, tf + tb,
+  std::fprintf(stderr, "%-22s %9.2f %9.2f  (total %.2f ms = %.0f images/s)\n", "sum", tf, tb, tf + tb,
                batch * 1000.0 / (tf + tb));
 }
 

@@ -23,6 +23,9 @@ struct Context {
   // batch-norm layers synchronise their batch statistics through it (--sync-bn).
   Collective* collective = nullptr;
   bool sync_batchnorm = false;
+  // Layers may run adjacent layers as one fused op in training (layers/fusion.h); off, every
+  // layer runs on its own (the tests compare the two).
+  bool fuse_layers = true;
 
   static Context make(Device device, kernels::Impl impl = kernels::Impl::own) {
     Context c;

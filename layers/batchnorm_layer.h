@@ -8,6 +8,7 @@
 // statistics are local to the rank, the default.
 #pragma once
 #include "kernels/batchnorm.h"
+#include "kernels/pool2d.h"
 #include "layers/layer.h"
 
 namespace convoy {
@@ -29,6 +30,16 @@ class BatchNormLayer final : public Layer {
   void forward(Context& ctx, const Tensor& x, Tensor& y, Saved* saved) override;
   void backward(Context& ctx, const Tensor& dy, const Saved& saved, Tensor* dx) override;
   const BatchNormConfig& config() const { return cfg_; }
+
+  // Training forward and backward together with the max pooling `pool` that follows (the
+  // fused op of kernels/bn_relu_maxpool.h; layers/fusion.h decides when): y is the pooled
+  // output; this layer's Saved keeps x and the statistics, the pool's keeps y and the argmax.
+  // Only for a ReLU-fused layer on local statistics (fusable_with_max_pool).
+  bool fusable_with_max_pool(const Context& ctx, const Shape& in) const;
+  void forward_max_pooled(Context& ctx, const kernels::Pool2dShape& pool, const Tensor& x, Tensor& y, Saved& saved,
+                          Saved& pool_saved);
+  void backward_max_pooled(Context& ctx, const kernels::Pool2dShape& pool, const Tensor& dy, const Saved& saved,
+                           const Saved& pool_saved, Tensor* dx);
 
  private:
   bool synced(const Context& ctx) const;

@@ -39,6 +39,7 @@ struct Saved {
   Tensor x, y;
   std::vector<Tensor> extra;
   std::vector<Saved> children;  // composite layers keep their children's here
+  bool fused_with_next = false;  // Sequential ran this layer and the next as one op (layers/fusion.h)
 };
 
 class Layer {

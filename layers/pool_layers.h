@@ -20,9 +20,9 @@ class PoolLayer final : public Layer {
   void forward(Context& ctx, const Tensor& x, Tensor& y, Saved* saved) override;
   void backward(Context& ctx, const Tensor& dy, const Saved& saved, Tensor* dx) override;
   const PoolConfig& config() const { return cfg_; }
+  kernels::Pool2dShape shape_for(const Shape& in) const;  // fails naming the layer on a bad input
 
  private:
-  kernels::Pool2dShape shape_for(const Shape& in) const;
   PoolConfig cfg_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "kernels/elementwise.h"
+#include "layers/fusion.h"
 
 namespace convoy {
 
@@ -46,6 +47,15 @@ void SequentialLayer::forward(Context& ctx, const Tensor& x, Tensor& y, Saved* s
   if (saved) saved->children.resize(n);
   const Tensor* in = &x;
   for (std::size_t i = 0; i < n; ++i) {
+    if (saved && i + 1 < n && fuses_with_next(ctx, *layers_[i], *layers_[i + 1], in->shape())) {
+      Tensor& out = (i + 2 == n) ? y : acts_[i + 1];  // acts_[i] is not needed: the pair's inside stays inside
+      fused_forward(ctx, *layers_[i], *layers_[i + 1], *in, out, saved->children[i], saved->children[i + 1]);
+      saved->children[i + 1].fused_with_next = false;
+      in = &out;
+      ++i;
+      continue;
+    }
+    if (saved) saved->children[i].fused_with_next = false;
     Tensor& out = (i + 1 == n) ? y : acts_[i];
     layers_[i]->forward(ctx, *in, out, saved ? &saved->children[i] : nullptr);
     in = &out;
@@ -62,6 +72,17 @@ void SequentialLayer::backward(Context& ctx, const Tensor& dy, const Saved& save
   grads_.resize(n);
   const Tensor* g = &dy;
   for (std::size_t i = n; i-- > 0;) {
+    if (i > 0 && saved.children[i - 1].fused_with_next) {  // layers i-1 and i ran as one op
+      Tensor* target = (i - 1 == 0) ? dx : &grads_[i - 1];
+      fused_backward(ctx, *layers_[i - 1], *layers_[i], *g, saved.children[i - 1], saved.children[i], target);
+      if (backward_hook_) {
+        backward_hook_(i);
+        backward_hook_(i - 1);
+      }
+      g = target;
+      --i;
+      continue;
+    }
     Tensor* target = (i == 0) ? dx : &grads_[i];
     layers_[i]->backward(ctx, *g, saved.children[i], target);
     if (backward_hook_) backward_hook_(i);

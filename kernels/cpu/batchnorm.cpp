@@ -16,37 +16,16 @@
 
 #include "engine/error.h"
 #include "kernels/batchnorm.h"
+#include "kernels/cpu/batchnorm_channel.h"
 
 namespace convoy::kernels::cpu {
 
 namespace {
 
-constexpr int kChunk = 2048;                 // floats summed in float before going to double
-constexpr int64_t kParallelMin = 1 << 15;    // total elements below which one thread is faster
+using bn::kChunk;
+using bn::kParallelMin;
 
-void check_train_shape(const BatchNormShape& s, const char* where) {
-  if (s.N <= 0 || s.C <= 0 || s.HW <= 0)
-    fail(where, ": shape N=", s.N, " C=", s.C, " HW=", s.HW, " must be positive");
-  if (static_cast<int64_t>(s.N) * s.HW < 2)
-    fail(where, ": training needs more than one value per channel (N*HW = ", int64_t{s.N} * s.HW,
-         "), as in PyTorch");
-}
-
-// s1 += sum (x - k), s2 += sum (x - k)^2 over x[0, len).
-void shifted_sums(const float* __restrict x, int len, float k, double& s1, double& s2) {
-  for (int i0 = 0; i0 < len; i0 += kChunk) {
-    const int i1 = i0 + kChunk < len ? i0 + kChunk : len;
-    float a = 0.0f, b = 0.0f;
-#pragma omp simd reduction(+ : a, b)
-    for (int i = i0; i < i1; ++i) {
-      const float d = x[i] - k;
-      a += d;
-      b += d * d;
-    }
-    s1 += a;
-    s2 += b;
-  }
-}
+using bn::check_train_shape;
 
 // sg += sum g, sgx += sum g * (x - mean), g = dy masked by y > 0 when y != nullptr.
 void grad_sums(const float* __restrict x, const float* __restrict dy, const float* __restrict y, int len, float mean,
@@ -74,48 +53,18 @@ void grad_sums(const float* __restrict x, const float* __restrict dy, const floa
   }
 }
 
-// y = max?(a * x + b) over one contiguous segment.
-void affine(const float* __restrict x, float* __restrict y, int len, float a, float b, bool relu) {
-  if (relu) {
-#pragma omp simd
-    for (int i = 0; i < len; ++i) {
-      const float v = a * x[i] + b;
-      y[i] = v > 0.0f ? v : 0.0f;
-    }
-  } else {
-#pragma omp simd
-    for (int i = 0; i < len; ++i) y[i] = a * x[i] + b;
-  }
-}
-
 }  // namespace
 
 void batchnorm_forward_train(const BatchNormShape& s, const BatchNormTrainArgs& a) {
   check_train_shape(s, "batchnorm_forward_train");
   const int64_t plane = static_cast<int64_t>(s.C) * s.HW;
-  const double count = static_cast<double>(s.N) * s.HW;
   const int64_t total = s.N * plane;
 #pragma omp parallel for schedule(static) if (total > kParallelMin)
   for (int c = 0; c < s.C; ++c) {
+    const bn::Affine f = bn::train_channel(s, a, c);
     const float* xc = a.x + static_cast<int64_t>(c) * s.HW;
     float* yc = a.y + static_cast<int64_t>(c) * s.HW;
-    const float shift = xc[0];
-    double s1 = 0, s2 = 0;
-    for (int n = 0; n < s.N; ++n) shifted_sums(xc + n * plane, s.HW, shift, s1, s2);
-    const double dmean = s1 / count;
-    double var = s2 / count - dmean * dmean;
-    if (var < 0) var = 0;
-    const double mean = shift + dmean;
-    const double invstd = 1.0 / std::sqrt(var + a.eps);
-    const double scale = a.gamma[c] * invstd;
-    const float fa = static_cast<float>(scale), fb = static_cast<float>(a.beta[c] - mean * scale);
-    for (int n = s.N - 1; n >= 0; --n) affine(xc + n * plane, yc + n * plane, s.HW, fa, fb, a.relu);
-    if (a.save_mean) a.save_mean[c] = static_cast<float>(mean);
-    if (a.save_invstd) a.save_invstd[c] = static_cast<float>(invstd);
-    if (a.running_mean) a.running_mean[c] = static_cast<float>((1.0 - a.momentum) * a.running_mean[c] + a.momentum * mean);
-    if (a.running_var)
-      a.running_var[c] =
-          static_cast<float>((1.0 - a.momentum) * a.running_var[c] + a.momentum * var * count / (count - 1));
+    for (int n = s.N - 1; n >= 0; --n) bn::affine(xc + n * plane, yc + n * plane, s.HW, f.scale, f.shift, a.relu);
   }
 }
 
@@ -129,7 +78,7 @@ void batchnorm_forward_infer(const BatchNormShape& s, const float* x, const floa
       const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
       const double scale = gamma[c] * invstd;
       const int64_t off = (static_cast<int64_t>(n) * s.C + c) * s.HW;
-      affine(x + off, y + off, s.HW, static_cast<float>(scale),
+      bn::affine(x + off, y + off, s.HW, static_cast<float>(scale),
              static_cast<float>(beta[c] - running_mean[c] * scale), relu);
     }
 }

@@ -14,7 +14,8 @@ enum class ScratchSlot {
   conv_0, conv_1, conv_2, conv_3, conv_4, conv_5,    // convolution column and packing buffers
   im2col_plane,                                      // one zero-padded input plane
   pool_values, pool_indices,                         // separable pooling passes
-  pool_window_values, pool_window_rows,              // max pooling backward, per output row
+  pool_window_values, pool_window_rows,              // max pooling backward: window maxima, argmax
+  fused_activations,                                 // batch-norm + ReLU + max-pool: one normalised plane
   count
 };
 

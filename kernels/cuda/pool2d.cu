@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/ops_launch.cuh"
+#include "kernels/cuda/pool2d_argmax.h"
 #include "kernels/pool2d.h"
 
 namespace convoy::kernels::cuda {
@@ -133,6 +134,48 @@ __global__ void pool2d_backward_kernel(Index total, PoolGeom g, const float* __r
   }
 }
 
+// Max pooling that keeps each window's argmax (the fused batch-norm + ReLU + max-pool):
+// forward, one thread per output; backward, one thread per input element gathering the
+// outputs whose argmax it is and whose value passed the ReLU (y > 0). No atomics.
+template <typename Index>
+__global__ void maxpool_argmax_forward_kernel(Index total, PoolGeom g, const float* __restrict__ act,
+                                              float* __restrict__ y, int32_t* __restrict__ argmax) {
+  const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const int q = static_cast<int>(i % g.Q);
+    const Index t = i / g.Q;
+    const int p = static_cast<int>(t % g.P);
+    const float* plane = act + (t / g.P) * static_cast<Index>(g.H) * g.W;
+    const int at = first_argmax(plane, g, Window<0, 0>(g, p, q));
+    y[i] = plane[at];
+    argmax[i] = at;
+  }
+}
+
+template <typename Index>
+__global__ void maxpool_argmax_backward_kernel(Index total, PoolGeom g, const float* __restrict__ y,
+                                               const int32_t* __restrict__ argmax, const float* __restrict__ dy,
+                                               float* __restrict__ dact) {
+  const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index i = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const int w = static_cast<int>(i % g.W);
+    const Index t = i / g.W;
+    const int h = static_cast<int>(t % g.H);
+    const Index out0 = (t / g.H) * static_cast<Index>(g.P) * g.Q;
+    int p_lo, p_hi, q_lo, q_hi;
+    covering(h, g.ph, g.R, g.sh, g.P, p_lo, p_hi);
+    covering(w, g.pw, g.S, g.sw, g.Q, q_lo, q_hi);
+    const int self = h * g.W + w;
+    float acc = 0.0f;
+    for (int p = p_lo; p <= p_hi; ++p)
+      for (int q = q_lo; q <= q_hi; ++q) {
+        const Index o = out0 + p * g.Q + q;
+        if (argmax[o] == self && y[o] > 0.0f) acc += dy[o];
+      }
+    dact[i] = acc;
+  }
+}
+
 PoolGeom check_shape(const Pool2dShape& s, const char* op) {
   if (s.N < 0 || s.C < 0 || s.H <= 0 || s.W <= 0 || s.R <= 0 || s.S <= 0 || s.stride_h <= 0 || s.stride_w <= 0 ||
       s.pad_h < 0 || s.pad_w < 0)
@@ -198,6 +241,35 @@ struct BackwardLaunch {
 };
 
 }  // namespace
+
+void maxpool_forward_argmax(const Exec& exec, const Pool2dShape& s, const float* act, float* y, int32_t* argmax) {
+  const PoolGeom g = check_shape(s, "cuda::maxpool_forward_argmax");
+  const int64_t total = int64_t{s.N} * s.C * g.P * g.Q;
+  if (total == 0) return;
+  DeviceGuard guard(exec.device);
+  if (fits_32bit(s, g))
+    maxpool_argmax_forward_kernel<uint32_t><<<ops::grid_for(total, 2), ops::kBlock, 0, stream_of(exec)>>>(
+        static_cast<uint32_t>(total), g, act, y, argmax);
+  else
+    maxpool_argmax_forward_kernel<int64_t><<<ops::grid_for(total, 2), ops::kBlock, 0, stream_of(exec)>>>(
+        total, g, act, y, argmax);
+  CONVOY_CUDA_CHECK_LAUNCH("maxpool_argmax_forward_kernel");
+}
+
+void maxpool_backward_argmax(const Exec& exec, const Pool2dShape& s, const float* y, const int32_t* argmax,
+                             const float* dy, float* dact) {
+  const PoolGeom g = check_shape(s, "cuda::maxpool_backward_argmax");
+  const int64_t total = int64_t{s.N} * s.C * s.H * s.W;
+  if (total == 0) return;
+  DeviceGuard guard(exec.device);
+  if (fits_32bit(s, g))
+    maxpool_argmax_backward_kernel<uint32_t><<<ops::grid_for(total, 2), ops::kBlock, 0, stream_of(exec)>>>(
+        static_cast<uint32_t>(total), g, y, argmax, dy, dact);
+  else
+    maxpool_argmax_backward_kernel<int64_t><<<ops::grid_for(total, 2), ops::kBlock, 0, stream_of(exec)>>>(
+        total, g, y, argmax, dy, dact);
+  CONVOY_CUDA_CHECK_LAUNCH("maxpool_argmax_backward_kernel");
+}
 
 void pool2d_forward(const Exec& exec, PoolKind kind, const Pool2dShape& s, const float* x, float* y) {
   const PoolGeom g = check_shape(s, "cuda::pool2d_forward");

@@ -3,6 +3,8 @@
 // max backward routes ties to the first maximal element, backward assigns dx).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
 #include <vector>
 
@@ -83,6 +85,22 @@ TEST(Pool2dCpu, MaxTiesGoToTheFirstElement) {
     impl.backward(PoolKind::max, s, x.data(), dy.data(), dx.data());
     EXPECT_EQ(y, (std::vector<float>{0.9f, 0.9f}));
     EXPECT_EQ(dx, (std::vector<float>{0.0f, 1.5f - 2.5f, 0.0f, 0.0f, 0.0f, 0.0f}));
+  }
+}
+
+// Planes full of ties (values from {0, 1, 2}), with the overlapping 3x3 / stride 2 windows of
+// the quick model and a stride-1 case: every window routes to its first maximal element in
+// row-major order, as the reference does, also where the maxima of a window sit in different
+// rows and columns (the fast pass looks down the columns first).
+TEST(Pool2dCpu, MaxTiesOnWholePlanesGoToTheFirstElement) {
+  for (const Pool2dShape& s : {shape(2, 3, 16, 16, 3, 3, 2, 2, 1, 1), shape(1, 2, 9, 13, 3, 3, 1, 1, 1, 1)}) {
+    const size_t in = static_cast<size_t>(s.N) * s.C * s.H * s.W, out = static_cast<size_t>(s.N) * s.C * s.P() * s.Q();
+    std::vector<float> x = random_vector(in, 77, 0.0f, 3.0f), dy = random_vector(out, 78);
+    for (float& v : x) v = std::floor(v);
+    auto dx_ref = poisoned(in), dx = poisoned(in);
+    cpu::pool2d_backward_reference(PoolKind::max, s, x.data(), dy.data(), dx_ref.data());
+    cpu::pool2d_backward(PoolKind::max, s, x.data(), dy.data(), dx.data());
+    EXPECT_EQ(dx, dx_ref) << "stride " << s.stride_h;
   }
 }
 
