@@ -16,7 +16,7 @@ void bn_relu_maxpool_forward_train(const Exec& exec, const Pool2dShape& s, const
   t.save_mean = a.save_mean, t.save_invstd = a.save_invstd;
   t.running_mean = a.running_mean, t.running_var = a.running_var;
   t.eps = a.eps, t.momentum = a.momentum, t.relu = true;
-  batchnorm_forward_train(exec, b, t);
+  kernels::cuda::batchnorm_forward_train(exec, b, t);
   maxpool_forward_argmax(exec, s, act.as<float>(), a.y, a.argmax);
 }
 
@@ -28,7 +28,7 @@ void bn_relu_maxpool_backward(const Exec& exec, const Pool2dShape& s, const BnRe
   t.x = a.x, t.dy = dact.as<float>(), t.gamma = a.gamma, t.beta = a.beta;
   t.save_mean = a.save_mean, t.save_invstd = a.save_invstd;
   t.dx = a.dx, t.dgamma = a.dgamma, t.dbeta = a.dbeta, t.relu = false;  // the mask went with dact
-  batchnorm_backward(exec, b, t);
+  kernels::cuda::batchnorm_backward(exec, b, t);
 }
 
 }  // namespace convoy::kernels::cuda
