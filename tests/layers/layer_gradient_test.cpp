@@ -172,6 +172,19 @@ TEST(LayerGradient, SequentialConvBnPoolLinear) {
   check_layer_gradients(*seq, {4, 2, 6, 6}, 26);
 }
 
+// A ReLU batch-norm followed by a max pool runs fused in training (layers/fusion.h): the pair's
+// gradients against the double twin of the two layers.
+TEST(LayerGradient, SequentialConvBnReluMaxPoolLinearFused) {
+  auto seq = std::make_unique<SequentialLayer>();
+  seq->add(std::make_unique<Conv2dLayer>(Conv2dConfig{2, 3, 3, 1, 1, false}));
+  seq->add(std::make_unique<BatchNormLayer>(BatchNormConfig{3, 1e-5f, 0.1f, true}));
+  seq->add(std::make_unique<PoolLayer>(PoolConfig{kernels::PoolKind::max, 3, 2, 1, false}));
+  seq->add(std::make_unique<FlattenLayer>());
+  seq->add(std::make_unique<LinearLayer>(LinearConfig{3 * 4 * 4, 4, true}));
+  seq->name_params("");
+  check_layer_gradients(*seq, {4, 2, 7, 7}, 27);
+}
+
 // The checker itself: a sample of a large tensor holds every border row and column of a
 // slice and every index of every dimension.
 TEST(GradientChecker, LargeTensorSampleCoversBordersAndEveryIndex) {
