@@ -102,12 +102,7 @@ void batchnorm_backward(const BatchNormShape& s, const BatchNormBackwardArgs& a)
     double sg = 0, sgx = 0;
     for (int n = 0; n < s.N; ++n)
       grad_sums(xc + n * plane, dyc + n * plane, yc ? yc + n * plane : nullptr, s.HW, mean, sg, sgx);
-    a.dbeta[c] += static_cast<float>(sg);
-    a.dgamma[c] += static_cast<float>(sgx * invstd);
-    const double k1 = a.gamma[c] * invstd;
-    const float f1 = static_cast<float>(k1);
-    const float f2 = static_cast<float>(-k1 * invstd * invstd * sgx / count);
-    const float f3 = static_cast<float>(-k1 * sg / count);
+    const auto [f1, f2, f3] = bn::backward_channel(a.gamma[c], invstd, sg, sgx, count, a.dgamma[c], a.dbeta[c]);
     for (int n = s.N - 1; n >= 0; --n) {
       const float* __restrict xs = xc + n * plane;
       const float* __restrict dys = dyc + n * plane;

@@ -68,6 +68,23 @@ inline Affine train_channel(const BatchNormShape& s, const BatchNormTrainArgs& a
   return {static_cast<float>(scale), static_cast<float>(a.beta[c] - mean * scale)};
 }
 
+// Backward of channel c from its sums sg = sum g and sgx = sum g * (x - mean) over count
+// values: adds the parameter gradients and returns dx = f1 * g + f2 * (x - mean) + f3, with
+// f1 = gamma * invstd, f2 = -f1 * invstd^2 * sgx / count, f3 = -f1 * sg / count (the reference's
+// formula, regrouped so that the dx pass is one FMA chain).
+struct BackwardCoefficients {
+  float f1, f2, f3;
+};
+
+inline BackwardCoefficients backward_channel(float gamma, double invstd, double sg, double sgx, double count,
+                                             float& dgamma, float& dbeta) {
+  dbeta += static_cast<float>(sg);
+  dgamma += static_cast<float>(sgx * invstd);
+  const double k1 = gamma * invstd;
+  return {static_cast<float>(k1), static_cast<float>(-k1 * invstd * invstd * sgx / count),
+          static_cast<float>(-k1 * sg / count)};
+}
+
 // y = max?(a * x + b) over one contiguous segment.
 inline void affine(const float* __restrict x, float* __restrict y, int len, float a, float b, bool relu) {
   if (relu) {

@@ -76,12 +76,7 @@ void bn_relu_maxpool_backward(const Pool2dShape& s, const BnReluMaxPoolBackwardA
       sg += g_sum;
       sgx += gx_sum;
     }
-    a.dbeta[c] += static_cast<float>(sg);
-    a.dgamma[c] += static_cast<float>(sgx * invstd);
-    const double k1 = a.gamma[c] * invstd;
-    const float f1 = static_cast<float>(k1);
-    const float f2 = static_cast<float>(-k1 * invstd * invstd * sgx / count);
-    const float f3 = static_cast<float>(-k1 * sg / count);
+    const auto [f1, f2, f3] = bn::backward_channel(a.gamma[c], invstd, sg, sgx, count, a.dgamma[c], a.dbeta[c]);
     for (int n = s.N - 1; n >= 0; --n) {
       const int64_t i = static_cast<int64_t>(n) * s.C + c;
       const float* __restrict x = a.x + i * in_plane;
