@@ -272,22 +272,32 @@ void max_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& co
   for (int o = 0; o < n; ++o) dx[arg[o]] += dy[o];
 }
 
-void avg_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* dy, float* dx) {
+// counts[p * Q + q]: the in-bounds elements of window (p, q), the average's divisor.
+std::vector<float> window_counts(const Spans& rows, const Spans& cols) {
   const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
-  // t[h][q] = sum over outputs p whose rows cover h of dy[p][q] / count(p, q); then
-  // dx[h][w] = sum over q whose columns cover w of t[h][q].
-  float* t = scratch_floats(static_cast<size_t>(s.H) * Q);
+  std::vector<float> counts(static_cast<size_t>(P) * Q);
+  for (int p = 0; p < P; ++p)
+    for (int q = 0; q < Q; ++q)
+      counts[p * Q + q] = static_cast<float>(rows.end[p] - rows.begin[p]) * static_cast<float>(cols.end[q] - cols.begin[q]);
+  return counts;
+}
+
+void avg_backward_plane(const Pool2dShape& s, const Spans& rows, const Spans& cols, const float* counts,
+                        const float* dy, float* dx) {
+  const int P = static_cast<int>(rows.begin.size()), Q = static_cast<int>(cols.begin.size());
+  // g[p][q] = dy[p][q] / count(p, q), once per output; t[h][q] = sum over outputs p whose rows
+  // cover h of g[p][q], p in order; then dx[h][w] = sum over q whose columns cover w of t[h][q].
+  float* __restrict g = scratch_floats_2(static_cast<size_t>(P) * Q);
+  for (int o = 0; o < P * Q; ++o) g[o] = dy[o] / counts[o];
+  float* __restrict t = scratch_floats(static_cast<size_t>(s.H) * Q);
   std::fill(t, t + static_cast<size_t>(s.H) * Q, 0.0f);
-  for (int p = 0; p < P; ++p) {
-    const float rcount = static_cast<float>(rows.end[p] - rows.begin[p]);
+  for (int p = 0; p < P; ++p)
     for (int h = rows.begin[p]; h < rows.end[p]; ++h)
-      for (int q = 0; q < Q; ++q)
-        t[h * Q + q] += dy[p * Q + q] / (rcount * static_cast<float>(cols.end[q] - cols.begin[q]));
-  }
+      for (int q = 0; q < Q; ++q) t[h * Q + q] += g[p * Q + q];
   std::fill(dx, dx + s.H * s.W, 0.0f);
   for (int h = 0; h < s.H; ++h) {
-    float* dr = dx + h * s.W;
-    const float* tr = t + h * Q;
+    float* __restrict dr = dx + h * s.W;
+    const float* __restrict tr = t + h * Q;
     for (int q = 0; q < Q; ++q)
       for (int w = cols.begin[q]; w < cols.end[q]; ++w) dr[w] += tr[q];
   }
@@ -319,6 +329,7 @@ void pool2d_backward(PoolKind kind, const Pool2dShape& s, const float* x, const 
   check_pool2d_shape(s, "pool2d_backward");
   const int P = s.P(), Q = s.Q();
   const Spans rows = spans(P, s.stride_h, s.pad_h, s.R, s.H), cols = spans(Q, s.stride_w, s.pad_w, s.S, s.W);
+  const std::vector<float> counts = kind == PoolKind::avg ? window_counts(rows, cols) : std::vector<float>();
   const long planes = static_cast<long>(s.N) * s.C;
   const size_t in = static_cast<size_t>(s.H) * s.W, out = static_cast<size_t>(P) * Q;
 #pragma omp parallel for schedule(static) if (planes > 1 && !omp_in_parallel())
@@ -326,7 +337,7 @@ void pool2d_backward(PoolKind kind, const Pool2dShape& s, const float* x, const 
     if (kind == PoolKind::max)
       max_backward_plane(s, rows, cols, x + i * in, dy + i * out, dx + i * in);
     else
-      avg_backward_plane(s, rows, cols, dy + i * out, dx + i * in);
+      avg_backward_plane(s, rows, cols, counts.data(), dy + i * out, dx + i * in);
   }
 }
 
