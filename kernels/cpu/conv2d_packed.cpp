@@ -226,8 +226,9 @@ void pack_weights(const Conv2dShape& s, const Geometry& g, const MicroKernel& uk
 }
 
 // Rows m0..m0+MR of dy (channels, rows past K zero) over pixels pc..pc+kc of the group, as a
-// kc x MR panel (k-major). Pixel runs that stay inside one image are copied from MR row
-// pointers, MR contiguous stores per pixel; no index arithmetic per element.
+// kc x MR panel (k-major). Pixel runs that stay inside one image are MR rows of dy, packed
+// with register transposes (gemm::pack_rows_k_major) when all MR rows are channels; the rows
+// past K are copied from row pointers and zero-filled.
 void pack_dy_panel(const Conv2dShape& s, const Geometry& g, const float* dyg, int m0, int MR, int pc, int kc,
                    float* panel) {
   constexpr int kMaxRows = 32;  // every micro-kernel's MR is below (12 at most)
@@ -237,6 +238,12 @@ void pack_dy_panel(const Conv2dShape& s, const Geometry& g, const float* dyg, in
   for (int j = 0; j < kc;) {
     const int i = (pc + j) / g.PQ, pq = (pc + j) % g.PQ;
     const int seg = std::min(kc - j, g.PQ - pq);
+    if (live == MR) {  // MR whole rows: register transposes
+      gemm::pack_rows_k_major(MR, dyg + i * g.y_image + static_cast<size_t>(m0) * g.PQ + pq, g.PQ, seg,
+                              panel + static_cast<long>(j) * MR);
+      j += seg;
+      continue;
+    }
     for (int r = 0; r < live; ++r) rows[r] = dyg + i * g.y_image + static_cast<size_t>(m0 + r) * g.PQ + pq;
     for (int x = 0; x < seg; ++x) {
       float* __restrict d = panel + static_cast<long>(j + x) * MR;

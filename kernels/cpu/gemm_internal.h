@@ -46,6 +46,10 @@ const MicroKernel& microkernel_avx512();
 // The one for cpu_isa() (kernels/cpu/cpu_isa.h): the best the CPU has, or CONVOY_CPU_ISA.
 const MicroKernel& microkernel_best();
 
+// mr rows of a row-major matrix (rows lda apart, contiguous in k) as one k-major micro-panel
+// of the A operand: dst[k * mr + r] = src[r * lda + k], with register transposes for mr 4, 6, 12.
+void pack_rows_k_major(int mr, const float* src, long lda, int kc, float* dst);
+
 // The micro-kernel of that ISA for a GEMM of rows x cols (C's rows and columns as the driver
 // packs them: a convolution's output channels and pixels or taps): microkernel_best(), or a
 // tile of the same ISA whose padded rows x cols are fewer (AVX2: 4 x 24 where 6 does not

@@ -81,6 +81,27 @@ void pack_a_rows<6>(const float* src, long lda, int kc, float* dst) {
   }
 }
 
+// MR = 4 with SSE: one 4 x 4 register transpose per 4 k (the 4 x 24 AVX2 tile's A panels).
+template <>
+void pack_a_rows<4>(const float* src, long lda, int kc, float* dst) {
+  const float *r0 = src, *r1 = src + lda, *r2 = src + 2 * lda, *r3 = src + 3 * lda;
+  int k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    __m128 a0 = _mm_loadu_ps(r0 + k), a1 = _mm_loadu_ps(r1 + k), a2 = _mm_loadu_ps(r2 + k),
+           a3 = _mm_loadu_ps(r3 + k);
+    _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+    float* d = dst + k * 4;
+    _mm_storeu_ps(d, a0);
+    _mm_storeu_ps(d + 4, a1);
+    _mm_storeu_ps(d + 8, a2);
+    _mm_storeu_ps(d + 12, a3);
+  }
+  for (; k < kc; ++k) {
+    float* d = dst + k * 4;
+    d[0] = r0[k], d[1] = r1[k], d[2] = r2[k], d[3] = r3[k];
+  }
+}
+
 // One NR-column micro-panel of op(B) = B^T (NR rows of B, each contiguous in k), NR a
 // multiple of 4: 4 x 4 register transposes turn 4 rows x 4 k into 4 k x 4 columns.
 template <int NR>
@@ -380,6 +401,17 @@ const MicroKernel& microkernel_best() {
     case CpuIsa::generic: break;
   }
   return microkernel_generic();
+}
+
+void pack_rows_k_major(int mr, const float* src, long lda, int kc, float* dst) {
+  switch (mr) {
+    case 4: return pack_a_rows<4>(src, lda, kc, dst);
+    case 6: return pack_a_rows<6>(src, lda, kc, dst);
+    case 12: return pack_a_rows<12>(src, lda, kc, dst);
+    default:
+      for (int k = 0; k < kc; ++k)
+        for (int r = 0; r < mr; ++r) dst[k * mr + r] = src[r * lda + k];
+  }
 }
 
 const MicroKernel& microkernel_for_shape(int rows, int cols) {
