@@ -102,7 +102,9 @@ void batchnorm_backward(const BatchNormShape& s, const BatchNormBackwardArgs& a)
     double sg = 0, sgx = 0;
     for (int n = 0; n < s.N; ++n)
       grad_sums(xc + n * plane, dyc + n * plane, yc ? yc + n * plane : nullptr, s.HW, mean, sg, sgx);
-    const auto [f1, f2, f3] = bn::backward_channel(a.gamma[c], invstd, sg, sgx, count, a.dgamma[c], a.dbeta[c]);
+    const bn::BackwardCoefficients coef =
+        bn::backward_channel(a.gamma[c], invstd, sg, sgx, count, a.dgamma[c], a.dbeta[c]);
+    const float f1 = coef.f1, f2 = coef.f2, f3 = coef.f3;  // locals: clang refuses bindings in omp simd
     for (int n = s.N - 1; n >= 0; --n) {
       const float* __restrict xs = xc + n * plane;
       const float* __restrict dys = dyc + n * plane;

@@ -76,7 +76,9 @@ void bn_relu_maxpool_backward(const Pool2dShape& s, const BnReluMaxPoolBackwardA
       sg += g_sum;
       sgx += gx_sum;
     }
-    const auto [f1, f2, f3] = bn::backward_channel(a.gamma[c], invstd, sg, sgx, count, a.dgamma[c], a.dbeta[c]);
+    const bn::BackwardCoefficients coef =
+        bn::backward_channel(a.gamma[c], invstd, sg, sgx, count, a.dgamma[c], a.dbeta[c]);
+    const float f1 = coef.f1, f2 = coef.f2, f3 = coef.f3;  // locals: clang refuses bindings in omp simd
     for (int n = s.N - 1; n >= 0; --n) {
       const int64_t i = static_cast<int64_t>(n) * s.C + c;
       const float* __restrict x = a.x + i * in_plane;
