@@ -2,8 +2,8 @@
 # The main job: installs what is missing, builds, and trains the `quick` model on CIFAR-10
 # on the CPU, then evaluates it. The quickstart recipe is convoy-train's defaults with 9
 # epochs instead of 10, the test set evaluated once, after the last epoch (--eval-every 0),
-# and flip test-time augmentation (--tta) in that evaluation and in convoy-eval's: about
-# 80.5% in under 5 minutes of training on 2 cores (bench/RESULTS.md).
+# and flip test-time augmentation (--tta) in that evaluation and in convoy-eval's: 80.1-80.7%
+# over three seeds after 281-328 s of training on a 2-core Zen 3 VM (bench/RESULTS.md).
 # Data: --data PATH if given, else $CONVOY_DATA, else ../shared/data/cifar10-jpeg75.tar.gz
 # when present, else ./data/ (downloaded there). Extra flags go to convoy-train; --epochs,
 # --eval-every and --no-tta replace the recipe's.
