@@ -15,15 +15,6 @@ namespace {
 
 namespace k = convoy::kernels;
 
-k::Pool2dShape shape(int N, int C, int H, int W, int R, int stride, int pad) {
-  k::Pool2dShape s;
-  s.N = N; s.C = C; s.H = H; s.W = W;
-  s.R = s.S = R;
-  s.stride_h = s.stride_w = stride;
-  s.pad_h = s.pad_w = pad;
-  return s;
-}
-
 void check(const k::Pool2dShape& s, std::vector<float> x) {
   const size_t in = static_cast<size_t>(s.N) * s.C * s.H * s.W, out = static_cast<size_t>(s.N) * s.C * s.P() * s.Q();
   const auto gamma = random_vector(s.C, 41, -1.0f, 1.5f), beta = random_vector(s.C, 42, -0.5f, 0.5f);
@@ -65,13 +56,14 @@ void check(const k::Pool2dShape& s, std::vector<float> x) {
 
 TEST(CudaBnReluMaxPool, MatchesTheUnfusedReference) {
   CONVOY_REQUIRE_CUDA_DEVICE();
-  for (const auto& s : {shape(4, 5, 16, 16, 3, 2, 1), shape(3, 3, 9, 11, 2, 2, 0), shape(2, 4, 7, 13, 3, 1, 1)})
+  for (const auto& s :
+       {pool_shape(4, 5, 16, 16, 3, 2, 1), pool_shape(3, 3, 9, 11, 2, 2, 0), pool_shape(2, 4, 7, 13, 3, 1, 1)})
     check(s, random_vector(size_t(s.N) * s.C * s.H * s.W, 40, -2.0f, 3.0f));
 }
 
 TEST(CudaBnReluMaxPool, TiesGoToTheFirstMaximum) {
   CONVOY_REQUIRE_CUDA_DEVICE();
-  const auto s = shape(3, 4, 16, 16, 3, 2, 1);
+  const auto s = pool_shape(3, 4, 16, 16, 3, 2, 1);
   auto x = random_vector(size_t(s.N) * s.C * s.H * s.W, 46, 0.0f, 4.0f);
   for (float& v : x) v = std::floor(v);
   check(s, x);

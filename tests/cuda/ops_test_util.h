@@ -14,6 +14,7 @@
 #include "engine/device.h"
 #include "engine/error.h"
 #include "kernels/exec.h"
+#include "kernels/pool2d.h"
 
 namespace convoy::test {
 
@@ -63,6 +64,16 @@ class DeviceVec {
 // Bitwise equality of two float vectors (NaN payloads included).
 inline bool bit_identical(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// A square pooling window R x R with one stride and one pad for both axes.
+inline kernels::Pool2dShape pool_shape(int N, int C, int H, int W, int R, int stride, int pad) {
+  kernels::Pool2dShape s;
+  s.N = N, s.C = C, s.H = H, s.W = W;
+  s.R = s.S = R;
+  s.stride_h = s.stride_w = stride;
+  s.pad_h = s.pad_w = pad;
+  return s;
 }
 
 }  // namespace convoy::test

@@ -13,15 +13,6 @@ namespace {
 
 namespace k = convoy::kernels;
 
-k::Pool2dShape shape(int N, int C, int H, int W, int R, int stride, int pad) {
-  k::Pool2dShape s;
-  s.N = N; s.C = C; s.H = H; s.W = W;
-  s.R = s.S = R;
-  s.stride_h = s.stride_w = stride;
-  s.pad_h = s.pad_w = pad;
-  return s;
-}
-
 // Values from {0.25, 0.5, ..., 2}: many ties in every window, never zero.
 std::vector<float> tied_vector(size_t n, uint64_t seed) {
   auto v = random_vector(n, seed, 0.0f, 1.0f);
@@ -53,10 +44,10 @@ void check_against_reference(k::PoolKind kind, const k::Pool2dShape& s, const st
 TEST(CudaPool2d, MatchesReferenceOnOddShapes) {
   CONVOY_REQUIRE_CUDA_DEVICE();
   const k::Pool2dShape shapes[] = {
-      shape(3, 5, 9, 11, 2, 2, 0),   // the usual 2x2/2, odd sizes truncate
-      shape(2, 3, 15, 17, 3, 2, 1),  // ResNet-style 3x3/2 pad 1
-      shape(2, 4, 7, 13, 3, 1, 1),   // overlapping windows
-      shape(1, 2, 5, 5, 5, 1, 2),    // window as large as the input
+      pool_shape(3, 5, 9, 11, 2, 2, 0),   // the usual 2x2/2, odd sizes truncate
+      pool_shape(2, 3, 15, 17, 3, 2, 1),  // ResNet-style 3x3/2 pad 1
+      pool_shape(2, 4, 7, 13, 3, 1, 1),   // overlapping windows
+      pool_shape(1, 2, 5, 5, 5, 1, 2),    // window as large as the input
   };
   for (const auto& s : shapes) {
     const auto x = random_vector(int64_t{s.N} * s.C * s.H * s.W, 32, -2.0f, 2.0f);
@@ -67,7 +58,7 @@ TEST(CudaPool2d, MatchesReferenceOnOddShapes) {
 
 TEST(CudaPool2d, MaxBackwardRoutesToFirstMaximumOnTies) {
   CONVOY_REQUIRE_CUDA_DEVICE();
-  for (const auto& s : {shape(2, 3, 11, 9, 3, 1, 1), shape(2, 3, 10, 10, 2, 2, 0)}) {
+  for (const auto& s : {pool_shape(2, 3, 11, 9, 3, 1, 1), pool_shape(2, 3, 10, 10, 2, 2, 0)}) {
     const auto x = tied_vector(int64_t{s.N} * s.C * s.H * s.W, 33);
     check_against_reference(k::PoolKind::max, s, x);
   }
@@ -75,7 +66,7 @@ TEST(CudaPool2d, MaxBackwardRoutesToFirstMaximumOnTies) {
 
 TEST(CudaPool2d, RejectsPaddingOnlyWindows) {
   CONVOY_REQUIRE_CUDA_DEVICE();
-  auto s = shape(1, 1, 4, 4, 2, 2, 2);
+  auto s = pool_shape(1, 1, 4, 4, 2, 2, 2);
   EXPECT_THROW(k::cuda::pool2d_forward(cuda_exec(), k::PoolKind::max, s, nullptr, nullptr), Error);
 }
 
