@@ -148,6 +148,8 @@ int register_all() {
     add(n + "forward", forward, l.shape, static_cast<Forward>(cpu::conv2d_forward));
     add(n + "forward_im2col", forward, l.shape, static_cast<Forward>(cpu::conv2d_forward_im2col));
     add(n + "forward_packed", forward, l.shape, static_cast<Forward>(cpu::conv2d_forward_packed));
+    if (cpu::conv2d_winograd_applies(l.shape))
+      add(n + "forward_winograd", forward, l.shape, static_cast<Forward>(cpu::conv2d_forward_winograd));
 #if CONVOY_HAVE_OPENBLAS
     benchmark::RegisterBenchmark((n + "forward_openblas").c_str(), openblas_forward, l.shape)
         ->UseRealTime()
@@ -158,12 +160,18 @@ int register_all() {
         static_cast<BackwardData>(cpu::conv2d_backward_data_im2col));
     add(n + "backward_data_packed", backward_data, l.shape,
         static_cast<BackwardData>(cpu::conv2d_backward_data_packed));
+    if (cpu::conv2d_winograd_applies(l.shape))
+      add(n + "backward_data_winograd", backward_data, l.shape,
+          static_cast<BackwardData>(cpu::conv2d_backward_data_winograd));
     add(n + "backward_weights", backward_weights, l.shape,
         static_cast<BackwardWeights>(cpu::conv2d_backward_weights));
     add(n + "backward_weights_im2col", backward_weights, l.shape,
         static_cast<BackwardWeights>(cpu::conv2d_backward_weights_im2col));
     add(n + "backward_weights_packed", backward_weights, l.shape,
         static_cast<BackwardWeights>(cpu::conv2d_backward_weights_packed));
+    if (cpu::conv2d_winograd_applies(l.shape))
+      add(n + "backward_weights_winograd", backward_weights, l.shape,
+          static_cast<BackwardWeights>(cpu::conv2d_backward_weights_winograd));
   }
   benchmark::RegisterBenchmark("quick/all_layers_fwd_bwd", quick_all_layers)->UseRealTime()->Unit(benchmark::kMillisecond);
   return 0;

@@ -5,6 +5,8 @@
 //   packed: im2col fused into the GEMM's B-panel packing, driving the sgemm micro-kernel
 //           directly (no col matrix, no separate pack pass, no edge tiles); backward
 //           data at stride 1 is the packed forward with flipped, transposed filters.
+//   winograd: 5x5 windows at stride 1 by Winograd F(2x2, 5x5) (conv2d_winograd.cpp); other
+//           shapes go to packed.
 #pragma once
 #include "kernels/conv2d.h"
 
@@ -12,7 +14,7 @@ namespace convoy::kernels::cpu {
 
 // The variant each pass of the default entry points (cpu::conv2d_*) runs for a shape, under
 // the current OpenMP thread count: conv2d.cpp decides through this, and the tests list it.
-enum class ConvVariant { im2col, packed };
+enum class ConvVariant { im2col, packed, winograd };
 struct ConvChoice {
   ConvVariant forward, backward_data, backward_weights;
 };
@@ -27,5 +29,11 @@ void conv2d_forward_packed(const Conv2dShape& s, const float* x, const float* w,
 void conv2d_backward_data_packed(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                     float* dbias);
+
+bool conv2d_winograd_applies(const Conv2dShape& s);  // 5x5 window, stride 1
+void conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
+void conv2d_backward_data_winograd(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                                      float* dbias);
 
 }  // namespace convoy::kernels::cpu

@@ -54,6 +54,14 @@ std::vector<Conv2dShape> shapes() {
       shape(1, 3, 12, 10, 4, 3, 3, 1, 1, 1, 1),   // batch smaller than the thread count
       shape(3, 2, 7, 7, 3, 7, 7, 1, 1, 0, 0),     // window as large as the input
       shape(2, 29, 17, 17, 149, 3, 3, 1, 1, 1, 1),  // several kc, mc and pixel blocks
+      // 5x5 at stride 1 (Winograd): odd and even sizes, pads 0 to 4, one tile, several images
+      // per tile group, groups split across threads, channel counts off the tile sizes
+      shape(3, 16, 16, 16, 32, 5, 5, 1, 1, 2, 2),
+      shape(5, 32, 8, 8, 64, 5, 5, 1, 1, 2, 2),
+      shape(3, 7, 9, 11, 5, 5, 5, 1, 1, 0, 1),
+      shape(2, 5, 6, 7, 3, 5, 5, 1, 1, 3, 4),
+      shape(4, 3, 5, 5, 9, 5, 5, 1, 1, 0, 0),
+      shape(2, 20, 13, 6, 17, 5, 5, 1, 1, 2, 1),
   };
 }
 
@@ -70,13 +78,16 @@ struct Variant {
 };
 const Variant<Forward> kForward[] = {{"default", cpu::conv2d_forward},
                                      {"im2col", cpu::conv2d_forward_im2col},
-                                     {"packed", cpu::conv2d_forward_packed}};
+                                     {"packed", cpu::conv2d_forward_packed},
+                                     {"winograd", cpu::conv2d_forward_winograd}};
 const Variant<BackwardData> kBackwardData[] = {{"default", cpu::conv2d_backward_data},
                                                {"im2col", cpu::conv2d_backward_data_im2col},
-                                               {"packed", cpu::conv2d_backward_data_packed}};
+                                               {"packed", cpu::conv2d_backward_data_packed},
+                                               {"winograd", cpu::conv2d_backward_data_winograd}};
 const Variant<BackwardWeights> kBackwardWeights[] = {{"default", cpu::conv2d_backward_weights},
                                                      {"im2col", cpu::conv2d_backward_weights_im2col},
-                                                     {"packed", cpu::conv2d_backward_weights_packed}};
+                                                     {"packed", cpu::conv2d_backward_weights_packed},
+                                                     {"winograd", cpu::conv2d_backward_weights_winograd}};
 
 TEST(Conv2dCpu, ForwardMatchesReference) {
   uint64_t seed = 100;
