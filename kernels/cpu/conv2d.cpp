@@ -11,8 +11,13 @@
 //                     to im2col until the packed A panel was copied row by row; since then
 //                     packed wins there too on AVX-512 (2026-11-29, Xeon: quick conv1 66 vs
 //                     51, resnet 3->64 45 vs 37) and ties on AVX2 (62-73 vs 63).
-// The packed variants run the micro-kernel on one thread per image range, so a batch
-// smaller than the thread count goes to im2col + sgemm, which parallelises inside sgemm.
+// Winograd F(2x2, 5x5) takes every pass of a 5x5, stride-1 layer with at least 16 input and
+// 16 output channels (2026-12-07, Zen 3, 2 threads, ms: quick conv2 forward 7.1 vs 12.1
+// packed, backward data 6.7 vs 11.7, backward weights 6.9 vs 12.6; conv3 3.6 / 3.3 / 3.2
+// vs 5.6 / 6.2 / 5.9). With fewer channels the transforms cost more than the GEMMs save
+// (conv1, 3 input channels, stays packed).
+// The packed and Winograd variants run on one thread per image range, so a batch smaller
+// than the thread count goes to im2col + sgemm, which parallelises inside sgemm.
 #include <omp.h>
 
 #include "kernels/cpu/conv2d_variants.h"
@@ -31,23 +36,33 @@ ConvChoice conv2d_default_variants(const Conv2dShape& s) {
   c.forward = fills ? ConvVariant::packed : ConvVariant::im2col;
   c.backward_data = fills && s.C >= 16 ? ConvVariant::packed : ConvVariant::im2col;
   c.backward_weights = fills ? ConvVariant::packed : ConvVariant::im2col;
+  if (fills && conv2d_winograd_applies(s) && s.C >= 16 && s.K >= 16)
+    c.forward = c.backward_data = c.backward_weights = ConvVariant::winograd;
   return c;
 }
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
-  if (conv2d_default_variants(s).forward == ConvVariant::packed) return conv2d_forward_packed(s, x, w, bias, y);
-  conv2d_forward_im2col(s, x, w, bias, y);
+  switch (conv2d_default_variants(s).forward) {
+    case ConvVariant::winograd: return conv2d_forward_winograd(s, x, w, bias, y);
+    case ConvVariant::packed: return conv2d_forward_packed(s, x, w, bias, y);
+    case ConvVariant::im2col: return conv2d_forward_im2col(s, x, w, bias, y);
+  }
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
-  if (conv2d_default_variants(s).backward_data == ConvVariant::packed) return conv2d_backward_data_packed(s, dy, w, dx);
-  conv2d_backward_data_im2col(s, dy, w, dx);
+  switch (conv2d_default_variants(s).backward_data) {
+    case ConvVariant::winograd: return conv2d_backward_data_winograd(s, dy, w, dx);
+    case ConvVariant::packed: return conv2d_backward_data_packed(s, dy, w, dx);
+    case ConvVariant::im2col: return conv2d_backward_data_im2col(s, dy, w, dx);
+  }
 }
 
 void conv2d_backward_weights(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
-  if (conv2d_default_variants(s).backward_weights == ConvVariant::packed)
-    return conv2d_backward_weights_packed(s, x, dy, dw, dbias);
-  conv2d_backward_weights_im2col(s, x, dy, dw, dbias);
+  switch (conv2d_default_variants(s).backward_weights) {
+    case ConvVariant::winograd: return conv2d_backward_weights_winograd(s, x, dy, dw, dbias);
+    case ConvVariant::packed: return conv2d_backward_weights_packed(s, x, dy, dw, dbias);
+    case ConvVariant::im2col: return conv2d_backward_weights_im2col(s, x, dy, dw, dbias);
+  }
 }
 
 }  // namespace convoy::kernels::cpu

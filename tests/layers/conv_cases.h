@@ -8,7 +8,9 @@
 //                    forward at stride 1 (3x3 and 5x5 windows, one and several kc blocks),
 //                    im2col + col2im at stride 2 (packed falls back); otherwise im2col;
 //   backward weights packed when N >= threads (few channels: conv1's 3 included), otherwise
-//                    im2col (one partial, or per-thread partials summed in thread order).
+//                    im2col (one partial, or per-thread partials summed in thread order);
+//   all three        winograd for 5x5 windows at stride 1 with C, K >= 16 when N >= threads
+//                    (one and several tile groups per thread, odd outputs, pads 1 and 2).
 #pragma once
 
 namespace convoy::test {
@@ -18,7 +20,7 @@ struct ConvCase {
   int threads;
   int N, C, H, W, K, kernel, stride, pad;
   bool bias;
-  // The variant the dispatch must pick: "im2col" or "packed"; "packed=im2col": packed, which
+  // The variant the dispatch must pick: "im2col", "packed" or "winograd"; "packed=im2col": packed, which
   // falls back to im2col for this shape (the two give the same bits).
   const char* forward;
   const char* backward_data;
@@ -32,7 +34,10 @@ inline const ConvCase kConvCases[] = {
     {"Pointwise1x1", 4, 3, 4, 3, 5, 3, 1, 1, 0, true, "im2col", "im2col", "im2col", 13},
     {"FewChannelsThreadPartials", 2, 2, 3, 6, 6, 8, 3, 1, 1, true, "packed", "im2col", "packed", 41},
     {"Packed3x3", 2, 2, 16, 6, 6, 8, 3, 1, 1, true, "packed", "packed", "packed", 42},
-    {"Packed5x5", 2, 2, 16, 5, 5, 16, 5, 1, 2, false, "packed", "packed", "packed", 43},
+    {"Packed5x5", 2, 2, 8, 5, 5, 16, 5, 1, 2, false, "packed", "im2col", "packed", 43},
+    {"Winograd5x5", 2, 2, 16, 5, 5, 16, 5, 1, 2, false, "winograd", "winograd", "winograd", 47},
+    {"Winograd5x5GroupsOddPad1", 2, 22, 16, 7, 6, 24, 5, 1, 1, true, "winograd", "winograd", "winograd", 48},
+    {"Winograd5x5FewImages", 4, 2, 16, 4, 4, 16, 5, 1, 2, true, "im2col", "im2col", "im2col", 49},
     {"PackedStride2DataIm2col", 2, 2, 16, 7, 7, 8, 3, 2, 1, true, "packed", "packed=im2col", "packed", 44},
     {"MoreOutputsThanInputs", 2, 2, 16, 4, 4, 32, 3, 1, 1, false, "packed", "packed", "packed", 45},
     {"WideInputSeveralKcBlocks", 2, 2, 64, 2, 2, 80, 3, 1, 1, false, "packed", "packed", "packed", 46},

@@ -32,15 +32,28 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-const char* name_of(kernels::cpu::ConvVariant v) { return v == kernels::cpu::ConvVariant::packed ? "packed" : "im2col"; }
+std::string name_of(kernels::cpu::ConvVariant v) {
+  switch (v) {
+    case kernels::cpu::ConvVariant::winograd: return "winograd";
+    case kernels::cpu::ConvVariant::packed: return "packed";
+    case kernels::cpu::ConvVariant::im2col: return "im2col";
+  }
+  return "?";
+}
 
-// out: the public entry point's result; im2col, packed: each variant's for the same pass.
+// out: the public entry point's result; im2col, packed, winograd: each variant's for the
+// same pass.
 void expect_branch(const std::string& pass, const std::string& listed, kernels::cpu::ConvVariant chosen,
-                   const std::vector<float>& out, const std::vector<float>& im2col, const std::vector<float>& packed) {
+                   const std::vector<float>& out, const std::vector<float>& im2col, const std::vector<float>& packed,
+                   const std::vector<float>& winograd) {
   const bool fallback = listed == "packed=im2col";
   EXPECT_EQ(name_of(chosen), fallback ? "packed" : listed) << pass;
-  EXPECT_TRUE(same_bits(out, chosen == kernels::cpu::ConvVariant::packed ? packed : im2col))
-      << pass << ": the entry point did not run the variant it chose";
+  const std::vector<float>& ran = chosen == kernels::cpu::ConvVariant::winograd ? winograd
+                                  : chosen == kernels::cpu::ConvVariant::packed ? packed
+                                                                                : im2col;
+  EXPECT_TRUE(same_bits(out, ran)) << pass << ": the entry point did not run the variant it chose";
+  if (chosen == kernels::cpu::ConvVariant::winograd)
+    EXPECT_FALSE(same_bits(winograd, packed)) << pass << ": Winograd gave the packed variant's bits (a fallback?)";
   if (fallback) EXPECT_TRUE(same_bits(packed, im2col)) << pass << ": packed no longer falls back to im2col here";
 }
 
@@ -58,24 +71,27 @@ TEST_P(ConvDispatch, TakesTheListedBranch) {
   const float* bias = c.bias ? b.data() : nullptr;
   const kernels::cpu::ConvChoice chosen = kernels::cpu::conv2d_default_variants(s);
 
-  std::vector<float> out(yn), im(yn), pk(yn);
+  std::vector<float> out(yn), im(yn), pk(yn), wg(yn);
   kernels::conv2d_forward(exec, s, x.data(), w.data(), bias, out.data());
   kernels::cpu::conv2d_forward_im2col(s, x.data(), w.data(), bias, im.data());
   kernels::cpu::conv2d_forward_packed(s, x.data(), w.data(), bias, pk.data());
-  expect_branch("forward", c.forward, chosen.forward, out, im, pk);
+  kernels::cpu::conv2d_forward_winograd(s, x.data(), w.data(), bias, wg.data());
+  expect_branch("forward", c.forward, chosen.forward, out, im, pk, wg);
 
-  out.assign(xn, 0), im.assign(xn, 0), pk.assign(xn, 0);
+  out.assign(xn, 0), im.assign(xn, 0), pk.assign(xn, 0), wg.assign(xn, 0);
   kernels::conv2d_backward_data(exec, s, dy.data(), w.data(), out.data());
   kernels::cpu::conv2d_backward_data_im2col(s, dy.data(), w.data(), im.data());
   kernels::cpu::conv2d_backward_data_packed(s, dy.data(), w.data(), pk.data());
-  expect_branch("backward data", c.backward_data, chosen.backward_data, out, im, pk);
+  kernels::cpu::conv2d_backward_data_winograd(s, dy.data(), w.data(), wg.data());
+  expect_branch("backward data", c.backward_data, chosen.backward_data, out, im, pk, wg);
 
   const size_t gn = wn + s.K;  // dW then dbias
-  out.assign(gn, 0), im.assign(gn, 0), pk.assign(gn, 0);
+  out.assign(gn, 0), im.assign(gn, 0), pk.assign(gn, 0), wg.assign(gn, 0);
   kernels::conv2d_backward_weights(exec, s, x.data(), dy.data(), out.data(), c.bias ? out.data() + wn : nullptr);
   kernels::cpu::conv2d_backward_weights_im2col(s, x.data(), dy.data(), im.data(), c.bias ? im.data() + wn : nullptr);
   kernels::cpu::conv2d_backward_weights_packed(s, x.data(), dy.data(), pk.data(), c.bias ? pk.data() + wn : nullptr);
-  expect_branch("backward weights", c.backward_weights, chosen.backward_weights, out, im, pk);
+  kernels::cpu::conv2d_backward_weights_winograd(s, x.data(), dy.data(), wg.data(), c.bias ? wg.data() + wn : nullptr);
+  expect_branch("backward weights", c.backward_weights, chosen.backward_weights, out, im, pk, wg);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ConvDispatch, ::testing::ValuesIn(test::kConvCases),

@@ -3,9 +3,15 @@
 // writes PyTorch's logits, loss, every parameter gradient and the losses of 10 SGD steps on
 // that batch; convoy's own step (the trainer's loss, backward and optimizer) must match them:
 // logits and loss to 1e-5, each gradient to 1e-4 (relative, as norms of the difference over
-// the reference), and the loss of each later step to 1e-4 relative: float32 differences of
-// 1e-7 compound over the steps (measured: 2e-7 for quick, 1.2e-5 at step 9 of resnet, which
-// falls from 2.28 to 0.52 in ten steps on its 8 images). The reference is made at test time;
+// the reference), and the loss of each later step: to 1e-4 relative for steps 2 to 5, which
+// hold the optimizer's conventions (momentum, Nesterov, weight decay, batch-norm running
+// statistics), and to 2e-2 after that. Ten steps at this learning rate on one batch are
+// chaotic at float32's resolution: float32 differences of 1e-7 compound, and a ReLU or
+// max-pool decision within rounding of its threshold makes a step later the loss jump.
+// Measured: PyTorch's own float32 run ends 3.9e-3 from the float64 reference on quick's
+// batch (AVX2); convoy with direct convolutions stayed within 2e-7 (quick) and 1.2e-5 (resnet,
+// step 9), and with Winograd convolutions (5e-6 on the first step's gradients) quick jumps to
+// 8e-4 at step 7 and 3.9e-3 at step 9.
 // no weights are stored in the repository.
 //
 // PyTorch is Debian's python3-torch (scripts/install-deps.sh). Without it the test fails, naming
@@ -142,7 +148,10 @@ TEST_P(PytorchStep, MatchesPyTorch) {
   for (int s = 1; s < kSteps; ++s) {
     const double l = step(m, ctx, x, labels, logits);
     opt.step(ctx, kLr);
-    EXPECT_LT(rel(l, ref_losses[s]), 1e-4) << "step " << s + 1 << ": " << l << " vs " << ref_losses[s];
+    const double tol = s < 5 ? 1e-4 : 2e-2;
+    EXPECT_LT(rel(l, ref_losses[s]), tol) << "step " << s + 1 << ": " << l << " vs " << ref_losses[s];
+    std::printf("[ pytorch  ] %s: step %d loss %.7f vs %.7f (relative %.2e)\n", name.c_str(), s + 1, l, ref_losses[s],
+                rel(l, ref_losses[s]));
     worst_step = std::max(worst_step, rel(l, ref_losses[s]));
   }
   std::printf("[ pytorch  ] %s: %d steps, loss %.6f -> %.6f, worst step loss difference %.2e\n", name.c_str(), kSteps,
