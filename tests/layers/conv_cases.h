@@ -36,7 +36,7 @@ inline const ConvCase kConvCases[] = {
     {"Packed3x3", 2, 2, 16, 6, 6, 8, 3, 1, 1, true, "packed", "packed", "packed", 42},
     {"Packed5x5", 2, 2, 8, 5, 5, 16, 5, 1, 2, false, "packed", "im2col", "packed", 43},
     {"Winograd5x5", 2, 2, 16, 5, 5, 16, 5, 1, 2, false, "winograd", "winograd", "winograd", 47},
-    {"Winograd5x5GroupsOddPad1", 2, 22, 16, 7, 6, 24, 5, 1, 1, true, "winograd", "winograd", "winograd", 48},
+    {"Winograd5x5GroupsOddPad1", 2, 6, 16, 11, 12, 24, 5, 1, 1, true, "winograd", "winograd", "winograd", 48},
     {"Winograd5x5FewImages", 4, 2, 16, 4, 4, 16, 5, 1, 2, true, "im2col", "im2col", "im2col", 49},
     {"PackedStride2DataIm2col", 2, 2, 16, 7, 7, 8, 3, 2, 1, true, "packed", "packed=im2col", "packed", 44},
     {"MoreOutputsThanInputs", 2, 2, 16, 4, 4, 32, 3, 1, 1, false, "packed", "packed", "packed", 45},
