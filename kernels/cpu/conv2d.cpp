@@ -11,11 +11,21 @@
 //                     to im2col until the packed A panel was copied row by row; since then
 //                     packed wins there too on AVX-512 (2026-11-29, Xeon: quick conv1 66 vs
 //                     51, resnet 3->64 45 vs 37) and ties on AVX2 (62-73 vs 63).
-// Winograd F(2x2, 5x5) takes every pass of a 5x5, stride-1 layer with at least 16 input and
-// 16 output channels (2026-12-07, Zen 3, 2 threads, ms: quick conv2 forward 7.1 vs 12.1
-// packed, backward data 6.7 vs 11.7, backward weights 6.9 vs 12.6; conv3 3.6 / 3.3 / 3.2
-// vs 5.6 / 6.2 / 5.9). With fewer channels the transforms cost more than the GEMMs save
-// (conv1, 3 input channels, stays packed).
+// Winograd F(2x2, 5x5) takes every pass of a 5x5, stride-1 layer that has at least 16 input
+// and 16 output channels and at least 16 output tiles per image (2026-12-07, Zen 3, 2
+// threads, ms, Winograd vs packed: quick conv2 forward 7.1 vs 12.1, backward data 6.7 vs
+// 11.7, backward weights 6.9 vs 12.6; conv3 3.6 / 3.3 / 3.2 vs 5.6 / 6.2 / 5.9). With fewer
+// channels the transforms cost more than the GEMMs save (conv1, 3 input channels, stays
+// packed); with fewer tiles the transformed filters, 1.4x (5x5) to 4x (3x3) the filters'
+// size, are read once per few images (resnet 256->512 at 8x8 with F(4x4, 3x3), 4 tiles:
+// 36.7 vs 28.5 ms forward).
+// 3x3 layers stay packed although F(4x4, 3x3) halves resnet's large ones (64->128 at 32x32:
+// 15.1 / 16.7 / 23.1 vs 31.2 / 34.2 / 45.6 ms). Its rounding is the 5x5 one's (2e-6 of a
+// layer's output, 7x the direct GEMM's), but through resnet's eight convolutions it moves
+// the logits of tests/train/pytorch_step_test.cpp's 8-image batch by 6e-6, enough to flip
+// a max decision and move every first-step gradient by 3e-3 from PyTorch's float64 step.
+// That test holds the step to 1e-4, so 3x3 layers wait for a way to tell such a flip from
+// a wrong gradient.
 // The packed and Winograd variants run on one thread per image range, so a batch smaller
 // than the thread count goes to im2col + sgemm, which parallelises inside sgemm.
 #include <omp.h>
@@ -36,7 +46,7 @@ ConvChoice conv2d_default_variants(const Conv2dShape& s) {
   c.forward = fills ? ConvVariant::packed : ConvVariant::im2col;
   c.backward_data = fills && s.C >= 16 ? ConvVariant::packed : ConvVariant::im2col;
   c.backward_weights = fills ? ConvVariant::packed : ConvVariant::im2col;
-  if (fills && conv2d_winograd_applies(s) && s.C >= 16 && s.K >= 16)
+  if (fills && conv2d_winograd_applies(s) && s.R == 5 && s.C >= 16 && s.K >= 16 && conv2d_winograd_tiles(s) >= 16)
     c.forward = c.backward_data = c.backward_weights = ConvVariant::winograd;
   return c;
 }

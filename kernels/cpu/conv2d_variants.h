@@ -5,8 +5,8 @@
 //   packed: im2col fused into the GEMM's B-panel packing, driving the sgemm micro-kernel
 //           directly (no col matrix, no separate pack pass, no edge tiles); backward
 //           data at stride 1 is the packed forward with flipped, transposed filters.
-//   winograd: 5x5 windows at stride 1 by Winograd F(2x2, 5x5) (conv2d_winograd.cpp); other
-//           shapes go to packed.
+//   winograd: at stride 1, 5x5 windows by Winograd F(2x2, 5x5) and 3x3 windows by F(4x4, 3x3)
+//           (conv2d_winograd.cpp); other shapes go to packed.
 #pragma once
 #include "kernels/conv2d.h"
 
@@ -30,7 +30,8 @@ void conv2d_backward_data_packed(const Conv2dShape& s, const float* dy, const fl
 void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                     float* dbias);
 
-bool conv2d_winograd_applies(const Conv2dShape& s);  // 5x5 window, stride 1
+bool conv2d_winograd_applies(const Conv2dShape& s);  // a 5x5 or 3x3 window, stride 1
+int conv2d_winograd_tiles(const Conv2dShape& s);     // output tiles per image (2x2 or 4x4 each)
 void conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y);
 void conv2d_backward_data_winograd(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, const float* dy, float* dw,

@@ -1,5 +1,6 @@
-// CPU 2-D convolution, variant "winograd": 5x5 windows at stride 1 by Winograd F(2x2, 5x5)
-// (kernels/cpu/winograd_f2x5.h), 2.8x fewer multiply-adds than the packed direct GEMM.
+// CPU 2-D convolution, variant "winograd": at stride 1, 5x5 windows by Winograd F(2x2, 5x5)
+// and 3x3 windows by F(4x4, 3x3) (kernels/cpu/winograd.h), 2.8x and 4x fewer multiply-adds
+// than the packed direct GEMM. Both work on 6 x 6 input tiles, m x m outputs each (m = 2, 4).
 //
 // Forward, per group of images (about kTargetTiles tiles, so that the group's transformed
 // input and products stay in L2):
@@ -7,7 +8,7 @@
 //      lanes, giving V[xi][c][tile];
 //   2. 36 GEMMs M[xi] (K x tiles) = U[xi] (K x C) * V[xi] (C x tiles), the sgemm micro-kernel
 //      reading V in place (a row per channel) and U from panels packed once per call;
-//   3. the output transform turns each tile's 36 points into its 2 x 2 outputs, plus bias.
+//   3. the output transform turns each tile's 36 points into its m x m outputs, plus bias.
 // Backward data at stride 1 is the forward of dy with the flipped, channel-transposed
 // filters (as in the packed variant). Backward weights, per group of images:
 //   1. the images and dy go channels-last, and each tile's input points V[xi][tile][c] and
@@ -26,7 +27,7 @@
 #include "kernels/cpu/conv2d_parallel.h"
 #include "kernels/cpu/conv2d_variants.h"
 #include "kernels/cpu/gemm_internal.h"
-#include "kernels/cpu/winograd_f2x5.h"
+#include "kernels/cpu/winograd.h"
 
 namespace convoy::kernels::cpu {
 
@@ -51,42 +52,56 @@ long point_stride(long floats) {
   return (lines % 2 == 0 ? lines + 1 : lines) * 16;
 }
 
-// G of winograd_f2x5.h, exact in double.
-constexpr double kG[kTile][5] = {{1.0 / 4, 0, 0, 0, 0},
-                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                 {1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3},
-                                 {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3},
-                                 {0, 0, 0, 0, 1}};
+// G of winograd.h for r = 5 and r = 3 (6 x r), exact in double.
+constexpr double kG5[kTile][5] = {{1.0 / 4, 0, 0, 0, 0},
+                                  {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                  {-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                  {1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3},
+                                  {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3},
+                                  {0, 0, 0, 0, 1}};
+constexpr double kG3[kTile][5] = {{1.0 / 4, 0, 0},
+                                  {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                  {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                  {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                  {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                  {0, 0, 1}};
+
+// The algorithm for a window of r x r taps: output tile side m = 6 - r + 1, and its G.
+struct Algorithm {
+  int r, m;
+  const double (*G)[5];
+};
+
+Algorithm algorithm(const Conv2dShape& s) { return s.R == 5 ? Algorithm{5, 2, kG5} : Algorithm{3, 4, kG3}; }
 
 // Output tiles and the zero-padded plane that covers every tile's 6 x 6 reach: the input's
-// pad on the top and left, and at least its pad (more for an odd output) on the other sides.
+// pad on the top and left, and at least its pad (more for a ragged last tile) on the other sides.
 struct Tiling {
   int P, Q, TH, TW, tiles, Hp, Wp;
 };
 
-Tiling tiling(const Conv2dShape& s) {
+Tiling tiling(const Conv2dShape& s, int m) {
   Tiling t;
   t.P = s.P(), t.Q = s.Q();
-  t.TH = (t.P + 1) / 2, t.TW = (t.Q + 1) / 2;
+  t.TH = (t.P + m - 1) / m, t.TW = (t.Q + m - 1) / m;
   t.tiles = t.TH * t.TW;
-  t.Hp = 2 * t.TH + 4, t.Wp = 2 * t.TW + 4;
+  t.Hp = m * t.TH + kTile - m, t.Wp = m * t.TW + kTile - m;
   return t;
 }
 
-// U[xi] = G g G^T for filter (k, c), computed in double.
-void transform_filter(const float* g, float* u, long point_step) {
+// U[xi] = G g G^T for one r x r filter, computed in double.
+void transform_filter(const Algorithm& al, const float* g, float* u, long point_step) {
   double gt[kTile][5];  // G g
   for (int a = 0; a < kTile; ++a)
-    for (int s = 0; s < 5; ++s) {
+    for (int s = 0; s < al.r; ++s) {
       double acc = 0;
-      for (int r = 0; r < 5; ++r) acc += kG[a][r] * g[r * 5 + s];
+      for (int r = 0; r < al.r; ++r) acc += al.G[a][r] * g[r * al.r + s];
       gt[a][s] = acc;
     }
   for (int a = 0; a < kTile; ++a)
     for (int b = 0; b < kTile; ++b) {
       double acc = 0;
-      for (int s = 0; s < 5; ++s) acc += gt[a][s] * kG[b][s];
+      for (int s = 0; s < al.r; ++s) acc += gt[a][s] * al.G[b][s];
       u[(a * kTile + b) * point_step] = static_cast<float>(acc);
     }
 }
@@ -94,13 +109,17 @@ void transform_filter(const float* g, float* u, long point_step) {
 }  // namespace
 
 bool conv2d_winograd_applies(const Conv2dShape& s) {
-  return s.R == 5 && s.S == 5 && s.stride_h == 1 && s.stride_w == 1;
+  return (s.R == 5 || s.R == 3) && s.S == s.R && s.stride_h == 1 && s.stride_w == 1;
 }
+
+int conv2d_winograd_tiles(const Conv2dShape& s) { return tiling(s, algorithm(s).m).tiles; }
 
 void conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
   check_conv2d_shape(s, "conv2d_forward");
   if (!conv2d_winograd_applies(s)) return conv2d_forward_packed(s, x, w, bias, y);
-  const Tiling tl = tiling(s);
+  const Algorithm al = algorithm(s);
+  const int m = al.m, taps = al.r * al.r;
+  const Tiling tl = tiling(s, m);
   const int group = std::clamp(kTargetTiles / tl.tiles, 1, s.N);
   const MicroKernel& uk = gemm::microkernel_for_shape(s.K, group * tl.tiles);
   const int MR = uk.mr, NR = uk.nr, C = s.C;
@@ -111,7 +130,7 @@ void conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
   std::vector<float> u(static_cast<size_t>(kPoints) * u_point, 0.0f);
   for (int k = 0; k < s.K; ++k)
     for (int c = 0; c < C; ++c)
-      transform_filter(w + (static_cast<long>(k) * C + c) * 25,
+      transform_filter(al, w + (static_cast<long>(k) * C + c) * taps,
                        u.data() + static_cast<long>(k / MR) * MR * C + static_cast<long>(c) * MR + k % MR, u_point);
 
   const winograd::Transforms& tf = winograd::transforms_best();
@@ -127,8 +146,8 @@ void conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
       const long v_point = point_stride(static_cast<long>(C) * Tp), m_point = point_stride(static_cast<long>(Mp) * Tp);
       float* h = scratch(1, static_cast<size_t>(tl.Hp) * kTile * lanes);
       float* v = scratch(2, static_cast<size_t>(kPoints) * v_point);
-      float* m = scratch(3, static_cast<size_t>(kPoints) * m_point);
-      float* out = scratch(4, 4 * static_cast<size_t>(lanes));
+      float* prod = scratch(3, static_cast<size_t>(kPoints) * m_point);
+      float* out = scratch(4, static_cast<size_t>(m) * m * lanes);
       if (Tp > T)
         for (int xi = 0; xi < kPoints; ++xi)
           for (int c = 0; c < C; ++c) std::fill(v + xi * v_point + c * Tp + T, v + xi * v_point + (c + 1) * Tp, 0.0f);
@@ -138,14 +157,15 @@ void conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
           for (int r = 0; r < s.H; ++r)
             std::memcpy(plane + static_cast<long>(r + s.pad_h) * tl.Wp + s.pad_w, src + static_cast<long>(r) * s.W,
                         sizeof(float) * s.W);
-          tf.input_rows(plane, tl.Wp, tl.Hp, tl.TW, h + i * tl.TW, lanes);
+          tf.input_rows(m, plane, tl.Wp, tl.Hp, tl.TW, h + i * tl.TW, lanes);
         }
-        for (int ti = 0; ti < tl.TH; ++ti) tf.input_cols(h, lanes, ti, v + static_cast<long>(c) * Tp + ti * lanes, v_point);
+        for (int ti = 0; ti < tl.TH; ++ti)
+          tf.input_cols(m, h, lanes, ti, v + static_cast<long>(c) * Tp + ti * lanes, v_point);
       }
       for (int xi = 0; xi < kPoints; ++xi) {
         const float* ua = u.data() + xi * u_point;
         const float* vb = v + xi * v_point;
-        float* mc = m + xi * m_point;
+        float* mc = prod + xi * m_point;
         for (int j0 = 0; j0 < Tp; j0 += NR)
           for (int m0 = 0; m0 < Mp; m0 += MR)
             uk.fn(C, ua + static_cast<long>(m0) * C, MR, vb + j0, Tp, mc + static_cast<long>(m0) * Tp + j0, Tp, 1.0f,
@@ -154,12 +174,12 @@ void conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
       for (int k = 0; k < s.K; ++k) {
         const float add = bias ? bias[k] : 0.0f;
         for (int ti = 0; ti < tl.TH; ++ti) {
-          tf.output_tiles(m + static_cast<long>(k) * Tp + ti * lanes, m_point, lanes, out);
+          tf.output_tiles(m, prod + static_cast<long>(k) * Tp + ti * lanes, m_point, lanes, out);
           for (int i = 0; i < b; ++i) {
             float* dst = y + (n + i) * y_image + static_cast<size_t>(k) * tl.P * tl.Q;
-            for (int u2 = 0; u2 < 2 && 2 * ti + u2 < tl.P; ++u2) {
-              float* row = dst + static_cast<long>(2 * ti + u2) * tl.Q;
-              const float* src = out + u2 * 2 * lanes + 2 * i * tl.TW;
+            for (int u = 0; u < m && m * ti + u < tl.P; ++u) {
+              float* row = dst + static_cast<long>(m * ti + u) * tl.Q;
+              const float* src = out + u * m * lanes + m * i * tl.TW;
               for (int q = 0; q < tl.Q; ++q) row[q] = src[q] + add;
             }
           }
@@ -176,11 +196,13 @@ void conv2d_backward_data_winograd(const Conv2dShape& s, const float* dy, const 
   Conv2dShape t;
   t.N = s.N, t.C = s.K, t.H = s.P(), t.W = s.Q(), t.K = s.C, t.R = s.R, t.S = s.S;
   t.pad_h = s.R - 1 - s.pad_h, t.pad_w = s.S - 1 - s.pad_w;
-  std::vector<float> flipped(static_cast<size_t>(s.K) * s.C * 25);
+  const int taps = s.R * s.S;
+  std::vector<float> flipped(static_cast<size_t>(s.K) * s.C * taps);
   for (int k = 0; k < s.K; ++k)
     for (int c = 0; c < s.C; ++c)
-      for (int r = 0; r < 25; ++r)
-        flipped[(static_cast<size_t>(c) * s.K + k) * 25 + (24 - r)] = w[(static_cast<size_t>(k) * s.C + c) * 25 + r];
+      for (int r = 0; r < taps; ++r)
+        flipped[(static_cast<size_t>(c) * s.K + k) * taps + (taps - 1 - r)] =
+            w[(static_cast<size_t>(k) * s.C + c) * taps + r];
   conv2d_forward_winograd(t, dy, flipped.data(), nullptr, dx);
 }
 
@@ -188,7 +210,9 @@ void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, cons
                                       float* dbias) {
   check_conv2d_shape(s, "conv2d_backward_weights");
   if (!conv2d_winograd_applies(s)) return conv2d_backward_weights_packed(s, x, dy, dw, dbias);
-  const Tiling tl = tiling(s);
+  const Algorithm al = algorithm(s);
+  const int m = al.m;
+  const Tiling tl = tiling(s, m);
   const int group = std::clamp(kTargetTiles / tl.tiles, 1, s.N);
   const MicroKernel& uk = gemm::microkernel_for_shape(s.K, s.C);
   const int MR = uk.mr, NR = uk.nr;
@@ -198,7 +222,7 @@ void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, cons
   const long du_point = static_cast<long>(Kp) * Cp;
   const size_t part_size = static_cast<size_t>(kPoints) * du_point + s.K;  // dU, then dbias
   const size_t x_image = static_cast<size_t>(s.C) * s.H * s.W, y_image = static_cast<size_t>(s.K) * tl.P * tl.Q;
-  const long xh_image = static_cast<long>(tl.Hp) * tl.Wp * Cp, dyh_image = 4L * tl.tiles * Kp;
+  const long xh_image = static_cast<long>(tl.Hp) * tl.Wp * Cp, dyh_image = static_cast<long>(m) * m * tl.tiles * Kp;
   const winograd::Transforms& tf = winograd::transforms_best();
   std::vector<float*> partials(std::max(1, omp_get_max_threads()), nullptr);
   int used_threads = 1;
@@ -212,7 +236,7 @@ void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, cons
     for (int n = n0; n < n1; n += group) {
       const int b = std::min(group, n1 - n);
       const int T = b * tl.tiles;
-      // Channels-last copies: the images zero-bordered (Hp, Wp, Cp), dy (2TH, 2TW, Kp) with
+      // Channels-last copies: the images zero-bordered (Hp, Wp, Cp), dy (m TH, m TW, Kp) with
       // zeros past P, Q and K.
       float* xh = scratch(0, b * xh_image);
       float* dyh = scratch(1, b * dyh_image);
@@ -228,7 +252,7 @@ void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, cons
         for (int k = 0; k < s.K; ++k)
           for (int p = 0; p < tl.P; ++p) {
             const float* src = dy + (n + i) * y_image + (static_cast<size_t>(k) * tl.P + p) * tl.Q;
-            float* dst = dyh + i * dyh_image + static_cast<long>(p) * 2 * tl.TW * Kp + k;
+            float* dst = dyh + i * dyh_image + static_cast<long>(p) * m * tl.TW * Kp + k;
             for (int q = 0; q < tl.Q; ++q) dst[static_cast<long>(q) * Kp] = src[q];
           }
       }
@@ -239,10 +263,10 @@ void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, cons
         for (int ti = 0; ti < tl.TH; ++ti)
           for (int tj = 0; tj < tl.TW; ++tj) {
             const long tile = static_cast<long>(i) * tl.tiles + ti * tl.TW + tj;
-            tf.input_tile_channels(xh + i * xh_image + (static_cast<long>(2 * ti) * tl.Wp + 2 * tj) * Cp,
+            tf.input_tile_channels(xh + i * xh_image + (static_cast<long>(m * ti) * tl.Wp + m * tj) * Cp,
                                    static_cast<long>(tl.Wp) * Cp, Cp, Cp, v + tile * Cp, v_point);
-            tf.dy_tile_channels(dyh + i * dyh_image + (static_cast<long>(2 * ti) * 2 * tl.TW + 2 * tj) * Kp,
-                                2L * tl.TW * Kp, Kp, Kp, z + tile * Kp, z_point);
+            tf.dy_tile_channels(m, dyh + i * dyh_image + (static_cast<long>(m * ti) * m * tl.TW + m * tj) * Kp,
+                                static_cast<long>(m) * tl.TW * Kp, Kp, Kp, z + tile * Kp, z_point);
           }
       for (int xi = 0; xi < kPoints; ++xi) {
         const float* za = z + xi * z_point;
@@ -275,18 +299,18 @@ void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, cons
         du[xi] = acc;
       }
       double gdu[5][kTile];  // G^T dU
-      for (int r = 0; r < 5; ++r)
+      for (int r = 0; r < al.r; ++r)
         for (int b = 0; b < kTile; ++b) {
           double acc = 0;
-          for (int a = 0; a < kTile; ++a) acc += kG[a][r] * du[a * kTile + b];
+          for (int a = 0; a < kTile; ++a) acc += al.G[a][r] * du[a * kTile + b];
           gdu[r][b] = acc;
         }
-      float* out = dw + (static_cast<long>(k) * s.C + c) * 25;
-      for (int r = 0; r < 5; ++r)
-        for (int q = 0; q < 5; ++q) {
+      float* out = dw + (static_cast<long>(k) * s.C + c) * al.r * al.r;
+      for (int r = 0; r < al.r; ++r)
+        for (int q = 0; q < al.r; ++q) {
           double acc = 0;
-          for (int b = 0; b < kTile; ++b) acc += gdu[r][b] * kG[b][q];
-          out[r * 5 + q] += static_cast<float>(acc);
+          for (int b = 0; b < kTile; ++b) acc += gdu[r][b] * al.G[b][q];
+          out[r * al.r + q] += static_cast<float>(acc);
         }
     }
   if (dbias)

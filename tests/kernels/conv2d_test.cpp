@@ -54,7 +54,7 @@ std::vector<Conv2dShape> shapes() {
       shape(1, 3, 12, 10, 4, 3, 3, 1, 1, 1, 1),   // batch smaller than the thread count
       shape(3, 2, 7, 7, 3, 7, 7, 1, 1, 0, 0),     // window as large as the input
       shape(2, 29, 17, 17, 149, 3, 3, 1, 1, 1, 1),  // several kc, mc and pixel blocks
-      // 5x5 at stride 1 (Winograd): odd and even sizes, pads 0 to 4, one tile, several images
+      // 5x5 at stride 1 (Winograd F(2x2, 5x5)): odd and even sizes, pads 0 to 4, one tile, several images
       // per tile group, groups split across threads, channel counts off the tile sizes
       shape(3, 16, 16, 16, 32, 5, 5, 1, 1, 2, 2),
       shape(5, 32, 8, 8, 64, 5, 5, 1, 1, 2, 2),
@@ -62,6 +62,12 @@ std::vector<Conv2dShape> shapes() {
       shape(2, 5, 6, 7, 3, 5, 5, 1, 1, 3, 4),
       shape(4, 3, 5, 5, 9, 5, 5, 1, 1, 0, 0),
       shape(2, 20, 13, 6, 17, 5, 5, 1, 1, 2, 1),
+      // 3x3 at stride 1 (Winograd F(4x4, 3x3)): outputs that 4 does and does not divide
+      shape(3, 16, 16, 16, 32, 3, 3, 1, 1, 1, 1),
+      shape(5, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1),
+      shape(2, 20, 13, 7, 24, 3, 3, 1, 1, 0, 0),
+      shape(4, 17, 5, 9, 21, 3, 3, 1, 1, 2, 1),
+      shape(3, 32, 4, 4, 36, 3, 3, 1, 1, 1, 1),
   };
 }
 

@@ -9,8 +9,10 @@
 //                    im2col + col2im at stride 2 (packed falls back); otherwise im2col;
 //   backward weights packed when N >= threads (few channels: conv1's 3 included), otherwise
 //                    im2col (one partial, or per-thread partials summed in thread order);
-//   all three        winograd for 5x5 windows at stride 1 with C, K >= 16 when N >= threads
-//                    (one and several tile groups per thread, odd outputs, pads 1 and 2).
+//   all three        winograd for 5x5 windows at stride 1 with C, K >= 16 and at least 16
+//                    output tiles per image when N >= threads (one and several tile groups
+//                    per thread, odd outputs, pads 1 and 2); packed below 16 tiles, and for
+//                    3x3 windows (F(4x4, 3x3) is a variant, not a default).
 #pragma once
 
 namespace convoy::test {
@@ -35,9 +37,11 @@ inline const ConvCase kConvCases[] = {
     {"FewChannelsThreadPartials", 2, 2, 3, 6, 6, 8, 3, 1, 1, true, "packed", "im2col", "packed", 41},
     {"Packed3x3", 2, 2, 16, 6, 6, 8, 3, 1, 1, true, "packed", "packed", "packed", 42},
     {"Packed5x5", 2, 2, 8, 5, 5, 16, 5, 1, 2, false, "packed", "im2col", "packed", 43},
-    {"Winograd5x5", 2, 2, 16, 5, 5, 16, 5, 1, 2, false, "winograd", "winograd", "winograd", 47},
+    {"Winograd5x5", 2, 2, 16, 8, 8, 16, 5, 1, 2, false, "winograd", "winograd", "winograd", 47},
     {"Winograd5x5GroupsOddPad1", 2, 6, 16, 11, 12, 24, 5, 1, 1, true, "winograd", "winograd", "winograd", 48},
     {"Winograd5x5FewImages", 4, 2, 16, 4, 4, 16, 5, 1, 2, true, "im2col", "im2col", "im2col", 49},
+    {"Winograd5x5FewTilesPacked", 2, 2, 16, 5, 5, 16, 5, 1, 2, false, "packed", "packed", "packed", 50},
+    {"Large3x3Packed", 2, 2, 16, 15, 13, 16, 3, 1, 1, true, "packed", "packed", "packed", 51},
     {"PackedStride2DataIm2col", 2, 2, 16, 7, 7, 8, 3, 2, 1, true, "packed", "packed=im2col", "packed", 44},
     {"MoreOutputsThanInputs", 2, 2, 16, 4, 4, 32, 3, 1, 1, false, "packed", "packed", "packed", 45},
     {"WideInputSeveralKcBlocks", 2, 2, 64, 2, 2, 80, 3, 1, 1, false, "packed", "packed", "packed", 46},

@@ -1,6 +1,6 @@
-// The F(2x2, 5x5) data transforms compiled for AVX2 + FMA (winograd_f2x5_transforms.h):
+// The Winograd data transforms compiled for AVX2 + FMA (winograd_transforms.h):
 // eight lanes per vector instead of four.
-#include "kernels/cpu/winograd_f2x5_transforms.h"
+#include "kernels/cpu/winograd_transforms.h"
 
 namespace convoy::kernels::cpu::winograd {
 

@@ -1,6 +1,6 @@
-// The F(2x2, 5x5) data transforms for the baseline ISA (winograd_f2x5_transforms.h).
+// The Winograd data transforms for the baseline ISA (winograd_transforms.h).
 #include "kernels/cpu/cpu_isa.h"
-#include "kernels/cpu/winograd_f2x5_transforms.h"
+#include "kernels/cpu/winograd_transforms.h"
 
 namespace convoy::kernels::cpu::winograd {
 
