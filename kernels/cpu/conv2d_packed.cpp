@@ -24,6 +24,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/conv2d_flip.h"
 #include "kernels/cpu/conv2d_check.h"
 #include "kernels/cpu/conv2d_parallel.h"
 #include "kernels/cpu/conv2d_variants.h"
@@ -401,25 +402,14 @@ void conv2d_backward_weights_packed(const Conv2dShape& s, const float* x, const 
   }
 }
 
-// Stride 1: dx is the forward convolution of dy (K channels, P x Q, padded by R-1-pad)
-// with the filters flipped in space and transposed in channels, w'[c][k][r][s] =
-// w[k][c][R-1-r][S-1-s], giving C channels of H x W. That reuses the packed forward and
-// needs no col2im; other strides fall back to im2col + col2im.
+// Stride 1: dx is the packed forward of dy with the flipped filters (kernels/conv2d_flip.h),
+// with no col2im; other strides fall back to im2col + col2im.
 void conv2d_backward_data_packed(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
   check_conv2d_shape(s, "conv2d_backward_data");
-  if (s.stride_h != 1 || s.stride_w != 1 || s.pad_h > s.R - 1 || s.pad_w > s.S - 1)
-    return conv2d_backward_data_im2col(s, dy, w, dx);
-  Conv2dShape t;
-  t.N = s.N, t.C = s.K, t.H = s.P(), t.W = s.Q(), t.K = s.C, t.R = s.R, t.S = s.S;
-  t.pad_h = s.R - 1 - s.pad_h, t.pad_w = s.S - 1 - s.pad_w;
+  if (!backward_data_is_flipped_forward(s)) return conv2d_backward_data_im2col(s, dy, w, dx);
   std::vector<float> flipped(static_cast<size_t>(s.K) * s.C * s.R * s.S);
-  for (int k = 0; k < s.K; ++k)
-    for (int c = 0; c < s.C; ++c)
-      for (int r = 0; r < s.R; ++r)
-        for (int q = 0; q < s.S; ++q)
-          flipped[((static_cast<size_t>(c) * s.K + k) * s.R + (s.R - 1 - r)) * s.S + (s.S - 1 - q)] =
-              w[((static_cast<size_t>(k) * s.C + c) * s.R + r) * s.S + q];
-  conv2d_forward_packed(t, dy, flipped.data(), nullptr, dx);
+  conv2d_flip_filters(s, w, flipped.data());
+  conv2d_forward_packed(flipped_forward_shape(s), dy, flipped.data(), nullptr, dx);
 }
 
 }  // namespace convoy::kernels::cpu

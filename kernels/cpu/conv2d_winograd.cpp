@@ -23,6 +23,7 @@
 #include <numeric>
 #include <vector>
 
+#include "kernels/conv2d_flip.h"
 #include "kernels/cpu/conv2d_check.h"
 #include "kernels/cpu/conv2d_parallel.h"
 #include "kernels/cpu/conv2d_variants.h"
@@ -191,19 +192,11 @@ void conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
 
 void conv2d_backward_data_winograd(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
   check_conv2d_shape(s, "conv2d_backward_data");
-  if (!conv2d_winograd_applies(s) || s.pad_h > s.R - 1 || s.pad_w > s.S - 1)
+  if (!conv2d_winograd_applies(s) || !backward_data_is_flipped_forward(s))
     return conv2d_backward_data_packed(s, dy, w, dx);
-  Conv2dShape t;
-  t.N = s.N, t.C = s.K, t.H = s.P(), t.W = s.Q(), t.K = s.C, t.R = s.R, t.S = s.S;
-  t.pad_h = s.R - 1 - s.pad_h, t.pad_w = s.S - 1 - s.pad_w;
-  const int taps = s.R * s.S;
-  std::vector<float> flipped(static_cast<size_t>(s.K) * s.C * taps);
-  for (int k = 0; k < s.K; ++k)
-    for (int c = 0; c < s.C; ++c)
-      for (int r = 0; r < taps; ++r)
-        flipped[(static_cast<size_t>(c) * s.K + k) * taps + (taps - 1 - r)] =
-            w[(static_cast<size_t>(k) * s.C + c) * taps + r];
-  conv2d_forward_winograd(t, dy, flipped.data(), nullptr, dx);
+  std::vector<float> flipped(static_cast<size_t>(s.K) * s.C * s.R * s.S);
+  conv2d_flip_filters(s, w, flipped.data());
+  conv2d_forward_winograd(flipped_forward_shape(s), dy, flipped.data(), nullptr, dx);
 }
 
 void conv2d_backward_weights_winograd(const Conv2dShape& s, const float* x, const float* dy, float* dw,
