@@ -91,9 +91,23 @@ int register_all() {
   for (const auto& v : kernels::cuda::conv_variants())
     if (std::string(v.name) != "naive") runs.emplace_back(&v, kernels::Impl::own);
   runs.emplace_back(&kernels::cuda::conv_cudnn(), kernels::Impl::vendor);
+  // A variant that shares a pass with an earlier one (implicit_gemm_flipped's forward and
+  // backward weights are implicit_gemm's) is timed once, under the first name.
+  auto same_pass = [](const kernels::cuda::ConvVariant& a, const kernels::cuda::ConvVariant& b, Op op) {
+    switch (op) {
+      case Op::forward: return a.forward == b.forward;
+      case Op::backward_data: return a.backward_data == b.backward_data;
+      case Op::backward_weights: return a.backward_weights == b.backward_weights;
+    }
+    return false;
+  };
   for (const auto& layer : layers())
     for (auto [op, op_name] : ops)
-      for (auto [v, impl] : runs) {
+      for (size_t i = 0; i < runs.size(); ++i) {
+        const auto [v, impl] = runs[i];
+        bool repeated = false;
+        for (size_t j = 0; j < i; ++j) repeated = repeated || same_pass(*runs[j].first, *v, op);
+        if (repeated) continue;
         std::string name = std::string("conv2d/") + op_name + "/" + layer.name + "/" + v->name;
         benchmark::RegisterBenchmark(name.c_str(), [v, impl, op, s = layer.s](benchmark::State& st) {
           run(st, *v, impl, op, s);

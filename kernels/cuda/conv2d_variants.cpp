@@ -10,12 +10,14 @@
 namespace convoy::kernels::cuda {
 namespace {
 
-constexpr std::array<ConvVariant, 3> kVariants = {{
+constexpr std::array<ConvVariant, 4> kVariants = {{
     {"naive", conv2d_forward_naive, conv2d_backward_data_naive, conv2d_backward_weights_naive},
     {"implicit_gemm", conv2d_forward_implicit_gemm, conv2d_backward_data_implicit_gemm,
      conv2d_backward_weights_implicit_gemm},
     {"implicit_gemm_fastdiv", conv2d_forward_implicit_gemm_fastdiv, conv2d_backward_data_implicit_gemm_fastdiv,
      conv2d_backward_weights_implicit_gemm_fastdiv},
+    {"implicit_gemm_flipped", conv2d_forward_implicit_gemm, conv2d_backward_data_implicit_gemm_flipped,
+     conv2d_backward_weights_implicit_gemm},
 }};
 
 constexpr ConvVariant kCudnn = {"cudnn", conv2d_forward_cudnn, conv2d_backward_data_cudnn,

@@ -36,6 +36,11 @@ void conv2d_backward_data_implicit_gemm_fastdiv(const Exec&, const Conv2dShape&,
 void conv2d_backward_weights_implicit_gemm_fastdiv(const Exec&, const Conv2dShape&, const float*, const float*, float*,
                                                    float*);
 
+// implicit_gemm_flipped: implicit_gemm, except backward data at stride 1, which is the forward
+// kernel run on dy with the filters flipped (kernels/conv2d_flip.h). A candidate default for
+// backward data until measured on a GPU.
+void conv2d_backward_data_implicit_gemm_flipped(const Exec&, const Conv2dShape&, const float*, const float*, float*);
+
 // cuDNN, the vendor yardstick (FP32 FMA math, deterministic algorithms for the backward ops).
 void conv2d_forward_cudnn(const Exec&, const Conv2dShape&, const float*, const float*, const float*, float*);
 void conv2d_backward_data_cudnn(const Exec&, const Conv2dShape&, const float*, const float*, float*);

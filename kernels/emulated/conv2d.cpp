@@ -1,10 +1,13 @@
 // The convolution variants on the emulated device (kernels/cuda/conv2d_variants.cpp holds the
 // table): naive runs the CPU reference, the implicit-GEMM variants and cuDNN the fast CPU
-// convolution. Backward-weights goes through a device workspace, as the split-K kernels do:
+// convolution, and the filter flip the CPU's. implicit_gemm_flipped's backward data is host
+// code shared with the GPU build (kernels/cuda/conv2d_flipped_host.cpp), so it runs here as
+// it does on a card: the flip, then the forward. Backward-weights goes through a device workspace, as the split-K kernels do:
 // the gradient is formed there and added into dw, so the workspace rule of kernels/exec.h
 // is exercised by every weight gradient.
 #include <algorithm>
 
+#include "kernels/conv2d_flip.h"
 #include "kernels/cpu/conv2d_check.h"
 #include "kernels/cuda/conv2d_variants.h"
 #include "kernels/elementwise.h"
@@ -109,6 +112,14 @@ void conv2d_backward_data_cudnn(const Exec& e, const Conv2dShape& s, const float
 void conv2d_backward_weights_cudnn(const Exec& e, const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                    float* db) {
   backward_weights("conv2d_backward_weights_cudnn", cpu::conv2d_backward_weights, e, s, x, dy, dw, db);
+}
+
+void conv2d_flip_filters(const Exec& exec, const Conv2dShape& s, const float* w, float* flipped) {
+  if (s.K <= 0 || s.C <= 0 || s.R <= 0 || s.S <= 0)
+    fail("cuda conv2d_flip_filters: invalid filter shape K=", s.K, " C=", s.C, " R=", s.R, " S=", s.S);
+  const std::size_t bytes = sizes(s).w;
+  emulated::run(exec, "conv2d_flip_filters", {{"w", w, bytes}, {"flipped", flipped, bytes, true}},
+                [=] { cpu::conv2d_flip_filters(s, w, flipped); });
 }
 
 void conv2d_bias_grad_accumulate(const Exec& exec, const Conv2dShape& s, const float* dy, float* dbias) {
