@@ -14,7 +14,8 @@
 // current one is multiplied. Gathers are scalar (windows are not 16-byte aligned); a
 // thread's B column is fixed across k steps, so its (n, p, q) decode is done once. The
 // per-element decodes divide by shape values: with FastDiv (the _fastdiv variant) each is a
-// multiply-high and shift instead of an integer division.
+// multiply-high and shift instead of an integer division. The _kgather backward weights read
+// the x gather along the reduction (see implicit_gemm_kernel's B panel).
 #include <algorithm>
 
 #include "kernels/cuda/conv2d_variants.h"
@@ -35,6 +36,7 @@ using kernels::PlainDiv;
 // variants.
 template <class Div>
 struct ForwardProblem {
+  static constexpr bool kGatherBAlongK = false;
   Conv2dShape s;
   const float* x; const float* w; const float* bias; float* y;
   int P, Q, PQ, RS, CRS;
@@ -62,6 +64,7 @@ struct ForwardProblem {
 
 template <class Div>
 struct BackwardDataProblem {
+  static constexpr bool kGatherBAlongK = false;
   Conv2dShape s;
   const float* dy; const float* w; float* dx;
   int P, Q, HW, RS;
@@ -93,8 +96,10 @@ struct BackwardDataProblem {
   }
 };
 
-template <class Div>
+// AlongK: the B panel (the x gather) is read along the reduction, see implicit_gemm_kernel.
+template <class Div, bool AlongK = false>
 struct BackwardWeightsProblem {
+  static constexpr bool kGatherBAlongK = AlongK;
   Conv2dShape s;
   const float* x; const float* dy; float* partial;  // partial: (splits, K, C*R*S)
   int P, Q, PQ, RS, CRS;
@@ -141,12 +146,21 @@ implicit_gemm_kernel(Problem prob, int M, int Ncols, int Kdim, int k_per_split) 
   const int kk_end = min(Kdim, kk_begin + k_per_split);
 
   // A panel: element i = tid + e*T sits at (k = i % BK, m = i / BK): a warp reads along k.
-  // B panel: element i sits at (k = i / BN, n = i % BN): a warp reads along n (coalesced).
+  // B panel: element i sits at (k = i / BN, n = i % BN): a warp reads along n, contiguous in
+  // the tensor when n runs over output positions (forward, backward data). When n runs over
+  // (c, r, s) instead (backward weights), neighbouring columns are different rows and channels
+  // of x, and k = (n, p, q) is the contiguous direction: Problem::kGatherBAlongK then places
+  // element i at (k = i % BK, n = i / BK), as for A, so a warp reads 8 consecutive q for each
+  // of 4 columns. Stored at Bs[k][n] with BN + 4 floats per row, the 8 k rows fall on banks
+  // 4 apart: conflict-free, as the A panel is.
+  constexpr bool along_k = Problem::kGatherBAlongK;
+  auto b_k = [](int i) { return along_k ? i % BK : i / BN; };
+  auto b_n = [](int i) { return along_k ? i / BK : i % BN; };
   typename Problem::Column cols[EB];
   bool col_ok[EB];
 #pragma unroll
   for (int e = 0; e < EB; ++e) {
-    const int n = n0 + (tid + e * T) % BN;
+    const int n = n0 + b_n(tid + e * T);
     col_ok[e] = n < Ncols;
     cols[e] = prob.column(col_ok[e] ? n : 0);
   }
@@ -159,7 +173,7 @@ implicit_gemm_kernel(Problem prob, int M, int Ncols, int Kdim, int k_per_split) 
     }
 #pragma unroll
     for (int e = 0; e < EB; ++e) {
-      const int kk = k0 + (tid + e * T) / BN;
+      const int kk = k0 + b_k(tid + e * T);
       rb[e] = (col_ok[e] && kk < kk_end) ? prob.b(kk, cols[e]) : 0.0f;
     }
   };
@@ -172,7 +186,7 @@ implicit_gemm_kernel(Problem prob, int M, int Ncols, int Kdim, int k_per_split) 
 #pragma unroll
     for (int e = 0; e < EB; ++e) {
       const int i = tid + e * T;
-      Bs[buf][i / BN][i % BN] = rb[e];
+      Bs[buf][b_k(i)][b_n(i)] = rb[e];
     }
   };
 
@@ -261,7 +275,7 @@ void backward_data_with(const char* name, const Exec& exec, const Conv2dShape& s
   run_gemm(name, exec, prob, s.C, s.N * prob.HW, Kdim, 1, Kdim);
 }
 
-template <class Div>
+template <class Div, bool AlongK = false>
 void backward_weights_with(const char* name, const Exec& exec, const Conv2dShape& s, const float* x, const float* dy,
                            float* dw, float* dbias) {
   check_shape(s, "cuda conv2d_backward_weights");
@@ -281,7 +295,7 @@ void backward_weights_with(const char* name, const Exec& exec, const Conv2dShape
   // The split-K partial sums: scratch memory, released under kernels/exec.h's rule.
   ScratchBuffer workspace(exec, static_cast<std::size_t>(splits * count) * sizeof(float));
   float* partial = workspace.as<float>();
-  const BackwardWeightsProblem<Div> prob(s, x, dy, partial);
+  const BackwardWeightsProblem<Div, AlongK> prob(s, x, dy, partial);
   run_gemm(name, exec, prob, s.K, CRS, Kdim, static_cast<int>(splits), k_per_split);
   launch_checked("conv2d_backward_weights_reduce_splits", reduce_splits_kernel,
                  dim3(static_cast<unsigned>(ceil_div(count, 256))), dim3(256), 0, stream_of(exec), partial,
@@ -319,6 +333,11 @@ void conv2d_backward_data_implicit_gemm_fastdiv(const Exec& exec, const Conv2dSh
 void conv2d_backward_weights_implicit_gemm_fastdiv(const Exec& exec, const Conv2dShape& s, const float* x,
                                                    const float* dy, float* dw, float* dbias) {
   backward_weights_with<FastDiv>("conv2d_backward_weights_implicit_gemm_fastdiv", exec, s, x, dy, dw, dbias);
+}
+
+void conv2d_backward_weights_implicit_gemm_kgather(const Exec& exec, const Conv2dShape& s, const float* x,
+                                                   const float* dy, float* dw, float* dbias) {
+  backward_weights_with<PlainDiv, true>("conv2d_backward_weights_implicit_gemm_kgather", exec, s, x, dy, dw, dbias);
 }
 
 }  // namespace convoy::kernels::cuda

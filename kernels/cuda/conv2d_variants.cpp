@@ -10,7 +10,7 @@
 namespace convoy::kernels::cuda {
 namespace {
 
-constexpr std::array<ConvVariant, 4> kVariants = {{
+constexpr std::array<ConvVariant, 5> kVariants = {{
     {"naive", conv2d_forward_naive, conv2d_backward_data_naive, conv2d_backward_weights_naive},
     {"implicit_gemm", conv2d_forward_implicit_gemm, conv2d_backward_data_implicit_gemm,
      conv2d_backward_weights_implicit_gemm},
@@ -18,6 +18,8 @@ constexpr std::array<ConvVariant, 4> kVariants = {{
      conv2d_backward_weights_implicit_gemm_fastdiv},
     {"implicit_gemm_flipped", conv2d_forward_implicit_gemm, conv2d_backward_data_implicit_gemm_flipped,
      conv2d_backward_weights_implicit_gemm},
+    {"implicit_gemm_kgather", conv2d_forward_implicit_gemm, conv2d_backward_data_implicit_gemm,
+     conv2d_backward_weights_implicit_gemm_kgather},
 }};
 
 constexpr ConvVariant kCudnn = {"cudnn", conv2d_forward_cudnn, conv2d_backward_data_cudnn,

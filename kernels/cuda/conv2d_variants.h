@@ -41,6 +41,12 @@ void conv2d_backward_weights_implicit_gemm_fastdiv(const Exec&, const Conv2dShap
 // backward data until measured on a GPU.
 void conv2d_backward_data_implicit_gemm_flipped(const Exec&, const Conv2dShape&, const float*, const float*, float*);
 
+// implicit_gemm_kgather: implicit_gemm, except backward weights, whose x gather is read along
+// the reduction (8 consecutive output positions per column) instead of across (c, r, s)
+// columns. A candidate default for backward weights until measured on a GPU.
+void conv2d_backward_weights_implicit_gemm_kgather(const Exec&, const Conv2dShape&, const float*, const float*,
+                                                   float*, float*);
+
 // cuDNN, the vendor yardstick (FP32 FMA math, deterministic algorithms for the backward ops).
 void conv2d_forward_cudnn(const Exec&, const Conv2dShape&, const float*, const float*, const float*, float*);
 void conv2d_backward_data_cudnn(const Exec&, const Conv2dShape&, const float*, const float*, float*);

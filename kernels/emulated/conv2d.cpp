@@ -102,6 +102,12 @@ void conv2d_backward_weights_implicit_gemm_fastdiv(const Exec& e, const Conv2dSh
                    db);
 }
 
+void conv2d_backward_weights_implicit_gemm_kgather(const Exec& e, const Conv2dShape& s, const float* x,
+                                                   const float* dy, float* dw, float* db) {
+  backward_weights("conv2d_backward_weights_implicit_gemm_kgather", cpu::conv2d_backward_weights, e, s, x, dy, dw,
+                   db);
+}
+
 void conv2d_forward_cudnn(const Exec& e, const Conv2dShape& s, const float* x, const float* w, const float* b,
                           float* y) {
   forward("conv2d_forward_cudnn", cpu::conv2d_forward, e, s, x, w, b, y);

@@ -172,6 +172,29 @@ TEST(CudaConv2d, OwnVariantsRerunBitIdentical) {
     expect_own_variants_rerun_bit_identical(s);
 }
 
+TEST(CudaConv2d, KgatherWeightGradientHasImplicitGemmsBits) {
+  // implicit_gemm_kgather changes only which thread gathers each element of the shared B panel,
+  // not the panel or the order of the sums, so its weight gradient must be implicit_gemm's to
+  // the bit (on a GPU; the emulated device runs the same CPU code for both).
+  CONVOY_SKIP_WITHOUT_GPU();
+  const auto& plain = kernels::cuda::conv_variant("implicit_gemm");
+  const auto& kgather = kernels::cuda::conv_variant("implicit_gemm_kgather");
+  uint64_t seed = 600;
+  for (const auto& s : shapes()) {
+    auto n = sizes(s);
+    auto x = test::random_vector(n.x, ++seed), dy = test::random_vector(n.y, ++seed);
+    Tensor gx = test::to_gpu(x), gdy = test::to_gpu(dy);
+    auto weight_grad = [&](const ConvVariant& v) {
+      Tensor dw = test::to_gpu(std::vector<float>(n.w, 0.25f)), db = test::to_gpu(std::vector<float>(s.K, 0.25f));
+      v.backward_weights(exec_for_variant(v), s, gx.data(), gdy.data(), dw.data(), db.data());
+      auto all = dw.to_vector(), bias = db.to_vector();
+      all.insert(all.end(), bias.begin(), bias.end());
+      return all;
+    };
+    EXPECT_TRUE(test::bit_identical(weight_grad(kgather), weight_grad(plain))) << describe(s);
+  }
+}
+
 TEST(CudaConv2d, DispatchRoutesOwnAndVendor) {
   CONVOY_SKIP_WITHOUT_GPU();
   Conv2dShape s{2, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1};
