@@ -1,8 +1,10 @@
 // CUDA convolution entry points and the variant table. Impl::vendor goes to cuDNN; Impl::own
-// runs the default variant, chosen by measurement (bench/cuda/conv2d_cuda_bench.cpp). Plain
-// C++: the emulated device (kernels/emulated/) shares it.
+// runs the default variant, chosen by measurement (bench/cuda/conv2d_cuda_bench.cpp), or the
+// passes CONVOY_CUDA_CONV names. Plain C++: the emulated device (kernels/emulated/) shares it.
 #include <array>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "kernels/cuda/conv2d_variants.h"
 #include "engine/error.h"
@@ -25,9 +27,14 @@ constexpr std::array<ConvVariant, 5> kVariants = {{
 constexpr ConvVariant kCudnn = {"cudnn", conv2d_forward_cudnn, conv2d_backward_data_cudnn,
                                 conv2d_backward_weights_cudnn};
 
+std::string known_names() {
+  std::string known;
+  for (const auto& v : kVariants) known += std::string(known.empty() ? "" : ", ") + v.name;
+  return known;
+}
+
 const ConvVariant& chosen(const Exec& exec) {
-  static const ConvVariant& own = conv_variant(conv_default_variant());
-  return exec.impl == Impl::vendor ? kCudnn : own;
+  return exec.impl == Impl::vendor ? kCudnn : conv_own_variant();
 }
 
 }  // namespace
@@ -39,9 +46,36 @@ const ConvVariant& conv_cudnn() { return kCudnn; }
 const ConvVariant& conv_variant(std::string_view name) {
   for (const auto& v : kVariants)
     if (name == v.name) return v;
-  std::string known;
-  for (const auto& v : kVariants) known += std::string(known.empty() ? "" : ", ") + v.name;
-  fail("unknown CUDA convolution variant '", name, "' (known: ", known, ")");
+  fail("unknown CUDA convolution variant '", name, "' (known: ", known_names(), ")");
+}
+
+ConvVariant conv_own_from(std::string_view spec) {
+  std::vector<std::string_view> names;
+  for (std::size_t begin = 0;;) {
+    const std::size_t end = spec.find('/', begin);
+    names.push_back(spec.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin));
+    if (end == std::string_view::npos) break;
+    begin = end + 1;
+  }
+  if (names.size() != 1 && names.size() != 3)
+    fail("CONVOY_CUDA_CONV='", spec, "': give one variant, or three joined by '/' (forward/backward_data/",
+         "backward_weights); known: ", known_names());
+  auto find = [&](std::string_view name) -> const ConvVariant& {
+    for (const auto& v : kVariants)
+      if (name == v.name) return v;
+    fail("CONVOY_CUDA_CONV='", spec, "': unknown variant '", name, "' (known: ", known_names(), ")");
+  };
+  if (names.size() == 1) return find(names[0]);
+  const ConvVariant &f = find(names[0]), &d = find(names[1]), &w = find(names[2]);
+  return {"per-pass", f.forward, d.backward_data, w.backward_weights};
+}
+
+const ConvVariant& conv_own_variant() {
+  static const ConvVariant own = [] {
+    const char* env = std::getenv("CONVOY_CUDA_CONV");
+    return conv_own_from(env && *env ? env : conv_default_variant());
+  }();
+  return own;
 }
 
 void conv2d_forward(const Exec& exec, const Conv2dShape& s, const float* x, const float* w, const float* bias,

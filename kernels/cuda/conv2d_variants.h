@@ -57,6 +57,13 @@ const char* conv_default_variant();                 // what cuda::conv2d_* run f
 const ConvVariant& conv_variant(std::string_view name);  // throws naming the known ones
 const ConvVariant& conv_cudnn();                    // the cuDNN entry points as a variant
 
+// What cuda::conv2d_* run for Impl::own in this process: the default variant, or what the
+// environment's CONVOY_CUDA_CONV names (read once), so that a built binary can train with a
+// candidate on a card. conv_own_from reads such a value: one variant name for every pass, or
+// three joined by '/' for forward, backward data and backward weights (name "per-pass").
+const ConvVariant& conv_own_variant();
+ConvVariant conv_own_from(std::string_view spec);  // throws naming CONVOY_CUDA_CONV and the known ones
+
 // Deterministic fixed-order bias gradient: dbias[k] += sum over n, p, q of dy[n, k, p, q].
 void conv2d_bias_grad_accumulate(const Exec&, const Conv2dShape&, const float* dy, float* dbias);
 

@@ -25,5 +25,10 @@ void sgemm_cublas(const Exec& exec, const GemmArgs& args);     // the vendor yar
 std::span<const GemmVariant> gemm_variants();  // own variants, slowest first
 const char* gemm_default_variant();            // what cuda::sgemm runs for Impl::own
 const GemmVariant& gemm_variant(std::string_view name);  // throws naming the known ones
+// What cuda::sgemm runs for Impl::own in this process: the default, or the variant the
+// environment's CONVOY_CUDA_GEMM names (read once), so that a built binary can train with a
+// candidate on a card. gemm_own_from reads such a value (throws naming CONVOY_CUDA_GEMM).
+const GemmVariant& gemm_own_variant();
+const GemmVariant& gemm_own_from(std::string_view name);
 
 }  // namespace convoy::kernels::cuda

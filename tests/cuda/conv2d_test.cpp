@@ -3,10 +3,12 @@
 // backward_weights checked to ADD into dw and dbias; reruns bit-identical.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/error.h"
 #include "kernels/conv2d.h"
 #include "kernels/conv2d_flip.h"
 #include "kernels/cuda/conv2d_variants.h"
@@ -193,6 +195,48 @@ TEST(CudaConv2d, KgatherWeightGradientHasImplicitGemmsBits) {
     };
     EXPECT_TRUE(test::bit_identical(weight_grad(kgather), weight_grad(plain))) << describe(s);
   }
+}
+
+TEST(CudaConv2d, OneVariantNameSetsEveryPassAndThreeSetOneEach) {
+  using kernels::cuda::conv_own_from;
+  using kernels::cuda::conv_variant;
+  const ConvVariant one = conv_own_from("implicit_gemm_flipped");
+  EXPECT_STREQ(one.name, "implicit_gemm_flipped");
+  EXPECT_EQ(one.backward_data, conv_variant("implicit_gemm_flipped").backward_data);
+  const ConvVariant three = conv_own_from("naive/implicit_gemm_flipped/implicit_gemm_kgather");
+  EXPECT_STREQ(three.name, "per-pass");
+  EXPECT_EQ(three.forward, conv_variant("naive").forward);
+  EXPECT_EQ(three.backward_data, conv_variant("implicit_gemm_flipped").backward_data);
+  EXPECT_EQ(three.backward_weights, conv_variant("implicit_gemm_kgather").backward_weights);
+}
+
+TEST(CudaConv2d, AMalformedEnvironmentVariantIsRefusedWithTheChoices) {
+  for (const char* spec : {"implicit_gemm/naive", "implicit_gemm/naive/fast", "", "naive//naive"}) {
+    try {
+      kernels::cuda::conv_own_from(spec);
+      ADD_FAILURE() << "'" << spec << "' was accepted";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find(std::string("CONVOY_CUDA_CONV='") + spec + "'"), std::string::npos) << m;
+      EXPECT_NE(m.find("implicit_gemm_kgather"), std::string::npos) << m;
+    }
+  }
+}
+
+TEST(CudaConv2d, TheEnvironmentPicksWhatAProcessRuns) {
+  // A fresh process (threadsafe death tests re-run the binary) reads CONVOY_CUDA_CONV once.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const char* before = std::getenv("CONVOY_CUDA_CONV");
+  ::setenv("CONVOY_CUDA_CONV", "implicit_gemm/implicit_gemm_flipped/implicit_gemm_kgather", 1);
+  EXPECT_EXIT(std::exit(kernels::cuda::conv_own_variant().backward_data ==
+                                    kernels::cuda::conv_variant("implicit_gemm_flipped").backward_data &&
+                                kernels::cuda::conv_own_variant().backward_weights ==
+                                    kernels::cuda::conv_variant("implicit_gemm_kgather").backward_weights
+                            ? 0
+                            : 3),
+              ::testing::ExitedWithCode(0), "");
+  if (before) ::setenv("CONVOY_CUDA_CONV", before, 1);
+  else ::unsetenv("CONVOY_CUDA_CONV");
 }
 
 TEST(CudaConv2d, DispatchRoutesOwnAndVendor) {

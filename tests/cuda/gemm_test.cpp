@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -117,6 +118,29 @@ TEST(CudaGemm, RerunsAreBitIdentical) {
     run_case(v.launch, kernels::Impl::own, c, 9, &second);
     EXPECT_TRUE(test::bit_identical(first, second)) << v.name;
   }
+}
+
+TEST(CudaGemm, TheEnvironmentPicksWhatAProcessRuns) {
+  // A fresh process (threadsafe death tests re-run the binary) reads CONVOY_CUDA_GEMM once.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const char* before = std::getenv("CONVOY_CUDA_GEMM");
+  ::setenv("CONVOY_CUDA_GEMM", "smem_tiled", 1);
+  EXPECT_EXIT(std::exit(std::string(kernels::cuda::gemm_own_variant().name) == "smem_tiled" ? 0 : 3),
+              ::testing::ExitedWithCode(0), "");
+  if (before) ::setenv("CONVOY_CUDA_GEMM", before, 1);
+  else ::unsetenv("CONVOY_CUDA_GEMM");
+}
+
+TEST(CudaGemm, AnUnknownEnvironmentVariantIsRefusedWithTheChoices) {
+  try {
+    kernels::cuda::gemm_own_from("regtile_64");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("CONVOY_CUDA_GEMM='regtile_64'"), std::string::npos) << m;
+    EXPECT_NE(m.find("warptile_128x128x16"), std::string::npos) << m;
+  }
+  EXPECT_STREQ(kernels::cuda::gemm_own_from("naive").name, "naive");
 }
 
 TEST(CudaGemm, UnknownVariantNamesTheKnownOnes) {

@@ -6,6 +6,8 @@
 # to 94% against PyTorch, several minutes: asked for by name). Each stage has its own time
 # limit; one failing stage does not stop the others. Logs go to $OUT/gpu-check.log, benchmark
 # JSON to $OUT/*.json, and a results table is printed last (and saved as $OUT/summary.txt).
+# CONVOY_CUDA_CONV and CONVOY_CUDA_GEMM (docs/cuda.md) reach every binary it runs, e.g. to
+# train with candidate kernels: CONVOY_CUDA_CONV=implicit_gemm/implicit_gemm_flipped/implicit_gemm_kgather.
 set -u
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/convoy-gpu-out}"
