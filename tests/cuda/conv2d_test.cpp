@@ -75,20 +75,22 @@ TEST(CudaConv2d, ForwardMatchesReference) {
   }
 }
 
+void expect_backward_data_matches_reference(const ConvVariant& v, const std::vector<Conv2dShape>& all,
+                                            uint64_t seed) {
+  for (const auto& s : all) {
+    auto n = sizes(s);
+    auto dy = test::random_vector(n.y, ++seed), w = test::random_vector(n.w, ++seed);
+    Tensor ddy = test::to_gpu(dy), dw = test::to_gpu(w), ddx = test::poisoned_gpu(n.x);
+    v.backward_data(exec_for_variant(v), s, ddy.data(), dw.data(), ddx.data());
+    auto want = test::poisoned(n.x);
+    kernels::cpu::conv2d_backward_data_reference(s, dy.data(), w.data(), want.data());
+    EXPECT_LE(test::rel_error(ddx.to_vector(), want), 1e-4) << v.name << " " << describe(s);
+  }
+}
+
 TEST(CudaConv2d, BackwardDataMatchesReference) {
   CONVOY_SKIP_WITHOUT_GPU();
-  for (const auto& v : all_variants()) {
-    uint64_t seed = 200;
-    for (const auto& s : shapes()) {
-      auto n = sizes(s);
-      auto dy = test::random_vector(n.y, ++seed), w = test::random_vector(n.w, ++seed);
-      Tensor ddy = test::to_gpu(dy), dw = test::to_gpu(w), ddx = test::poisoned_gpu(n.x);
-      v.backward_data(exec_for_variant(v), s, ddy.data(), dw.data(), ddx.data());
-      auto want = test::poisoned(n.x);
-      kernels::cpu::conv2d_backward_data_reference(s, dy.data(), w.data(), want.data());
-      EXPECT_LE(test::rel_error(ddx.to_vector(), want), 1e-4) << v.name << " " << describe(s);
-    }
-  }
+  for (const auto& v : all_variants()) expect_backward_data_matches_reference(v, shapes(), 200);
 }
 
 TEST(CudaConv2d, BackwardWeightsAccumulatesAndMatchesReference) {
@@ -118,18 +120,7 @@ TEST(CudaConv2d, BackwardDataWithAPadAboveTheWindowMatchesReference) {
   // back to the gather form. cuDNN is left out: it need not take such pads.
   CONVOY_SKIP_WITHOUT_GPU();
   const std::vector<Conv2dShape> padded = {{2, 3, 6, 5, 4, 3, 3, 1, 1, 3, 1}, {1, 2, 5, 7, 3, 1, 3, 1, 1, 1, 0}};
-  for (const auto& v : kernels::cuda::conv_variants()) {
-    uint64_t seed = 300;
-    for (const auto& s : padded) {
-      auto n = sizes(s);
-      auto dy = test::random_vector(n.y, ++seed), w = test::random_vector(n.w, ++seed);
-      Tensor ddy = test::to_gpu(dy), dw = test::to_gpu(w), ddx = test::poisoned_gpu(n.x);
-      v.backward_data(exec_for_variant(v), s, ddy.data(), dw.data(), ddx.data());
-      auto want = test::poisoned(n.x);
-      kernels::cpu::conv2d_backward_data_reference(s, dy.data(), w.data(), want.data());
-      EXPECT_LE(test::rel_error(ddx.to_vector(), want), 1e-4) << v.name << " " << describe(s);
-    }
-  }
+  for (const auto& v : kernels::cuda::conv_variants()) expect_backward_data_matches_reference(v, padded, 300);
 }
 
 TEST(CudaConv2d, FlippedFiltersEqualTheCpuFlip) {
