@@ -3,7 +3,8 @@
 # the repository root, after tools/gpu/prepare-carry.sh filled .gpu-carry/ on a build host:
 #   OUT=/some/folder tools/gpu/gpu-check.sh [stages...]
 # Stages (default, in this order): env gdbtrain tests train serve memcheck bench; also tta (resnet
-# to 94% against PyTorch, several minutes: asked for by name). Each stage has its own time
+# to 94% against PyTorch, several minutes) and candidates (training with the candidate
+# kernels in place of the defaults), asked for by name. Each stage has its own time
 # limit; one failing stage does not stop the others. Logs go to $OUT/gpu-check.log, benchmark
 # JSON to $OUT/*.json, and a results table is printed last (and saved as $OUT/summary.txt).
 # CONVOY_CUDA_CONV and CONVOY_CUDA_GEMM (docs/cuda.md) reach every binary it runs, e.g. to
@@ -177,10 +178,25 @@ stage_tta() {
   grep -E "^\| (convoy|pytorch)" "$LOG" | tail -2 | while read -r l; do row "  tta" "$l"; done
 }
 
+stage_candidates() {
+  # The train stage's convoy runs again with the candidate convolution passes (docs/cuda.md),
+  # so that images/s with and without them come from one call. Run after 'train'.
+  local conv="${CANDIDATE_CONV:-implicit_gemm/implicit_gemm_flipped/implicit_gemm_kgather}"
+  QE="${QUICK_EPOCHS:-2}" RE="${RESNET_EPOCHS:-2}"
+  run_stage "convoy quick cuda ${QE}ep candidates" 120 env CONVOY_CUDA_CONV="$conv" "$BIN/convoy-train" \
+    --device cuda --model quick --epochs "$QE" --batch-size 128 --data "$DATA" --threads 16 --no-progress \
+    --out "$OUT/run-quick-candidates" ${TRAIN_EXTRA:-}
+  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy quick candidates" "$l"; done
+  run_stage "convoy resnet cuda ${RE}ep candidates" 150 env CONVOY_CUDA_CONV="$conv" "$BIN/convoy-train" \
+    --device cuda --model resnet --epochs "$RE" --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 \
+    --data "$DATA" --threads 16 --no-progress --out "$OUT/run-resnet-candidates" ${TRAIN_EXTRA:-}
+  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy resnet candidates" "$l"; done
+}
+
 # The stages run in the order asked for (the default puts the trainer-crash diagnosis first,
 # so the budget never skips it); an unknown stage name is an error before anything runs.
 for s in "${stages[@]}"; do
-  declare -F "stage_$s" >/dev/null || { echo "gpu-check: unknown stage '$s' (env gdbtrain tests train serve memcheck bench tta)" >&2; exit 2; }
+  declare -F "stage_$s" >/dev/null || { echo "gpu-check: unknown stage '$s' (env gdbtrain tests train serve memcheck bench tta candidates)" >&2; exit 2; }
 done
 for s in "${stages[@]}"; do "stage_$s"; done
 
