@@ -4,6 +4,7 @@
 // The CPU packed and Winograd convolutions and the CUDA implicit_gemm_flipped variant run
 // backward data this way, so it needs no gather of its own and no col2im.
 #pragma once
+#include "engine/error.h"
 #include "kernels/conv2d.h"
 
 namespace convoy::kernels {
@@ -19,6 +20,12 @@ inline Conv2dShape flipped_forward_shape(const Conv2dShape& s) {
   t.N = s.N, t.C = s.K, t.H = s.P(), t.W = s.Q(), t.K = s.C, t.R = s.R, t.S = s.S;
   t.pad_h = s.R - 1 - s.pad_h, t.pad_w = s.S - 1 - s.pad_w;
   return t;
+}
+
+// The device flips refuse a filter shape with a size that is not positive.
+inline void check_flip_shape(const Conv2dShape& s, const char* op) {
+  if (s.K <= 0 || s.C <= 0 || s.R <= 0 || s.S <= 0)
+    fail(op, ": invalid filter shape K=", s.K, " C=", s.C, " R=", s.R, " S=", s.S);
 }
 
 // flipped (C, K, R, S) = w (K, C, R, S) flipped in space and transposed in channels.

@@ -21,8 +21,7 @@ __global__ void flip_filters_kernel(int C, int K, int taps, long long count, con
 }  // namespace
 
 void conv2d_flip_filters(const Exec& exec, const Conv2dShape& s, const float* w, float* flipped) {
-  if (s.K <= 0 || s.C <= 0 || s.R <= 0 || s.S <= 0)
-    fail("cuda conv2d_flip_filters: invalid filter shape K=", s.K, " C=", s.C, " R=", s.R, " S=", s.S);
+  check_flip_shape(s, "cuda conv2d_flip_filters");
   DeviceGuard guard(exec.device);
   const int taps = s.R * s.S;
   const long long count = static_cast<long long>(s.K) * s.C * taps;

@@ -33,6 +33,12 @@ std::string known_names() {
   return known;
 }
 
+const ConvVariant* find_variant(std::string_view name) {
+  for (const auto& v : kVariants)
+    if (name == v.name) return &v;
+  return nullptr;
+}
+
 const ConvVariant& chosen(const Exec& exec) {
   return exec.impl == Impl::vendor ? kCudnn : conv_own_variant();
 }
@@ -44,8 +50,7 @@ const char* conv_default_variant() { return "implicit_gemm"; }
 const ConvVariant& conv_cudnn() { return kCudnn; }
 
 const ConvVariant& conv_variant(std::string_view name) {
-  for (const auto& v : kVariants)
-    if (name == v.name) return v;
+  if (const ConvVariant* v = find_variant(name)) return *v;
   fail("unknown CUDA convolution variant '", name, "' (known: ", known_names(), ")");
 }
 
@@ -61,8 +66,7 @@ ConvVariant conv_own_from(std::string_view spec) {
     fail("CONVOY_CUDA_CONV='", spec, "': give one variant, or three joined by '/' (forward/backward_data/",
          "backward_weights); known: ", known_names());
   auto find = [&](std::string_view name) -> const ConvVariant& {
-    for (const auto& v : kVariants)
-      if (name == v.name) return v;
+    if (const ConvVariant* v = find_variant(name)) return *v;
     fail("CONVOY_CUDA_CONV='", spec, "': unknown variant '", name, "' (known: ", known_names(), ")");
   };
   if (names.size() == 1) return find(names[0]);

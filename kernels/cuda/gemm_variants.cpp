@@ -1,7 +1,6 @@
 // CUDA SGEMM entry point and the variant table. Impl::vendor goes to cuBLAS; Impl::own runs
 // the default variant, chosen by measurement (bench/cuda/gemm_cuda_bench.cpp), or the one
-// CONVOY_CUDA_GEMM names. Plain C++:
-// the emulated device (kernels/emulated/) shares it.
+// CONVOY_CUDA_GEMM names. Plain C++: the emulated device (kernels/emulated/) shares it.
 #include <array>
 #include <cstdlib>
 #include <string>
@@ -31,17 +30,21 @@ std::string known_names() {
   for (const auto& v : kVariants) known += std::string(known.empty() ? "" : ", ") + v.name;
   return known;
 }
+
+const GemmVariant* find_variant(std::string_view name) {
+  for (const auto& v : kVariants)
+    if (name == v.name) return &v;
+  return nullptr;
+}
 }  // namespace
 
 const GemmVariant& gemm_variant(std::string_view name) {
-  for (const auto& v : kVariants)
-    if (name == v.name) return v;
+  if (const GemmVariant* v = find_variant(name)) return *v;
   fail("unknown CUDA SGEMM variant '", name, "' (known: ", known_names(), ")");
 }
 
 const GemmVariant& gemm_own_from(std::string_view name) {
-  for (const auto& v : kVariants)
-    if (name == v.name) return v;
+  if (const GemmVariant* v = find_variant(name)) return *v;
   fail("CONVOY_CUDA_GEMM='", name, "': unknown SGEMM variant (known: ", known_names(), ")");
 }
 

@@ -2,9 +2,9 @@
 // table): naive runs the CPU reference, the implicit-GEMM variants and cuDNN the fast CPU
 // convolution, and the filter flip the CPU's. implicit_gemm_flipped's backward data is host
 // code shared with the GPU build (kernels/cuda/conv2d_flipped_host.cpp), so it runs here as
-// it does on a card: the flip, then the forward. Backward-weights goes through a device workspace, as the split-K kernels do:
-// the gradient is formed there and added into dw, so the workspace rule of kernels/exec.h
-// is exercised by every weight gradient.
+// it does on a card: the flip, then the forward. Backward-weights goes through a device
+// workspace, as the split-K kernels do: the gradient is formed there and added into dw, so
+// the workspace rule of kernels/exec.h is exercised by every weight gradient.
 #include <algorithm>
 
 #include "kernels/conv2d_flip.h"
@@ -121,8 +121,7 @@ void conv2d_backward_weights_cudnn(const Exec& e, const Conv2dShape& s, const fl
 }
 
 void conv2d_flip_filters(const Exec& exec, const Conv2dShape& s, const float* w, float* flipped) {
-  if (s.K <= 0 || s.C <= 0 || s.R <= 0 || s.S <= 0)
-    fail("cuda conv2d_flip_filters: invalid filter shape K=", s.K, " C=", s.C, " R=", s.R, " S=", s.S);
+  check_flip_shape(s, "cuda conv2d_flip_filters");
   const std::size_t bytes = sizes(s).w;
   emulated::run(exec, "conv2d_flip_filters", {{"w", w, bytes}, {"flipped", flipped, bytes, true}},
                 [=] { cpu::conv2d_flip_filters(s, w, flipped); });
