@@ -147,24 +147,42 @@ stage_gdbtrain() {
   grep -E "^#[0-9]+ |^convoy: throwing" "$LOG" | head -16 | while read -r l; do row "  bt" "$l"; done
 }
 
+# The training recipe of each model, shared by convoy and the PyTorch peer: same batch,
+# augmentation and schedule.
+recipe() {
+  case $1 in
+    quick) echo "--epochs ${QUICK_EPOCHS:-2} --batch-size 128" ;;
+    resnet) echo "--epochs ${RESNET_EPOCHS:-2} --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8" ;;
+  esac
+}
+
+log_lines() { wc -l <"$LOG"; }
+
+epoch_row() {  # label, the log's line count before the run: that run's last epoch line
+  local l
+  l=$(tail -n +"$(($2 + 1))" "$LOG" | grep -E "^epoch=" | tail -1)
+  row "  $1" "${l:-no epoch finished}"
+}
+
+convoy_run() {  # model, name suffix, time limit, then VAR=value settings for the run
+  local model=$1 suffix=$2 limit=$3 from; shift 3
+  from=$(log_lines)
+  run_stage "convoy $model cuda$suffix" "$limit" env "$@" "$BIN/convoy-train" --device cuda --model "$model" \
+    $(recipe "$model") --data "$DATA" --threads 16 --no-progress --out "$OUT/run-$model${suffix// /-}" ${TRAIN_EXTRA:-}
+  epoch_row "convoy $model$suffix" "$from"
+}
+
 stage_train() {
   # Each model: convoy (own kernels) and the PyTorch peer (eager, cuDNN, FP32) back to back,
-  # same batch, augmentation and schedule; images/s of the last epoch is the comparison.
-  QE="${QUICK_EPOCHS:-2}" RE="${RESNET_EPOCHS:-2}"
-  run_stage "convoy quick cuda ${QE}ep" 120 "$BIN/convoy-train" --device cuda --model quick --epochs "$QE" \
-    --batch-size 128 --data "$DATA" --threads 16 --no-progress --out "$OUT/run-quick" ${TRAIN_EXTRA:-}
-  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy quick" "$l"; done
-  run_stage "torch quick cuda ${QE}ep" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
-    --model quick --epochs "$QE" --batch-size 128 --threads 16 --json "$OUT/peer-quick.json"
-  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  torch quick" "$l"; done
-  run_stage "convoy resnet cuda ${RE}ep" 150 "$BIN/convoy-train" --device cuda --model resnet --epochs "$RE" \
-    --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --data "$DATA" --threads 16 --no-progress \
-    --out "$OUT/run-resnet" ${TRAIN_EXTRA:-}
-  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy resnet" "$l"; done
-  run_stage "torch resnet cuda ${RE}ep" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
-    --model resnet --epochs "$RE" --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 --threads 16 \
-    --json "$OUT/peer-resnet.json"
-  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  torch resnet" "$l"; done
+  # same recipe; images/s of the last epoch is the comparison.
+  local model from
+  for model in quick resnet; do
+    convoy_run "$model" "" $([ "$model" = quick ] && echo 120 || echo 150)
+    from=$(log_lines)
+    run_stage "torch $model cuda" 120 $PY bench/peers/pytorch_train.py --data "$DATA" --device cuda \
+      --model "$model" $(recipe "$model") --threads 16 --json "$OUT/peer-$model.json"
+    epoch_row "torch $model" "$from"
+  done
 }
 
 stage_tta() {
@@ -182,15 +200,8 @@ stage_candidates() {
   # The train stage's convoy runs again with the candidate convolution passes (docs/cuda.md),
   # so that images/s with and without them come from one call. Run after 'train'.
   local conv="${CANDIDATE_CONV:-implicit_gemm/implicit_gemm_flipped/implicit_gemm_kgather}"
-  QE="${QUICK_EPOCHS:-2}" RE="${RESNET_EPOCHS:-2}"
-  run_stage "convoy quick cuda ${QE}ep candidates" 120 env CONVOY_CUDA_CONV="$conv" "$BIN/convoy-train" \
-    --device cuda --model quick --epochs "$QE" --batch-size 128 --data "$DATA" --threads 16 --no-progress \
-    --out "$OUT/run-quick-candidates" ${TRAIN_EXTRA:-}
-  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy quick candidates" "$l"; done
-  run_stage "convoy resnet cuda ${RE}ep candidates" 150 env CONVOY_CUDA_CONV="$conv" "$BIN/convoy-train" \
-    --device cuda --model resnet --epochs "$RE" --batch-size 512 --lr 0.4 --label-smoothing 0.2 --cutout 8 \
-    --data "$DATA" --threads 16 --no-progress --out "$OUT/run-resnet-candidates" ${TRAIN_EXTRA:-}
-  grep -E "^epoch=" "$LOG" | tail -1 | while read -r l; do row "  convoy resnet candidates" "$l"; done
+  convoy_run quick " candidates" 120 CONVOY_CUDA_CONV="$conv"
+  convoy_run resnet " candidates" 150 CONVOY_CUDA_CONV="$conv"
 }
 
 # The stages run in the order asked for (the default puts the trainer-crash diagnosis first,
