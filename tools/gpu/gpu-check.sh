@@ -66,7 +66,9 @@ run_stage() {  # name timeout command...
   fi
   local t0=$(date +%s)
   echo "===== $name: $*" >>"$LOG"
-  timeout "$limit" "$@" >>"$LOG" 2>&1
+  # A tool that stops gracefully on SIGTERM (convoy-train ends its step and saves) is killed
+  # 15 s later, so a stage overruns its limit by 15 s at most.
+  timeout -k 15 "$limit" "$@" >>"$LOG" 2>&1
   local rc=$? t1=$(date +%s)
   echo "===== $name: rc=$rc in $((t1 - t0)) s" >>"$LOG"
   row "$name" "rc=$rc $((t1 - t0))s"
